@@ -1,0 +1,92 @@
+import type { Logger } from './logger.js';
+import { defineCallbackPlugin } from './plugins.js';
+
+/** Sent when a stage starts (or resumes). */
+export interface StageStartEvent {
+  stage: string;
+  totalSteps: number;
+  /** Steps already done (non-zero when resuming). */
+  startStep: number;
+  epochs: number;
+  teacher?: string;
+  student: string;
+}
+
+/** Sent after every optimizer step. */
+export interface StepEvent {
+  stage: string;
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  /** The weighted total that was minimised. */
+  loss: number;
+  /** Each loss's total and unweighted terms, e.g. { hinton: 0.4, 'hinton.soft': 0.3 }. */
+  terms: Record<string, number>;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  learningRate: number;
+  /** Milliseconds since the stage started (this process). */
+  elapsedMs: number;
+}
+
+/** Sent after each epoch's evaluation. */
+export interface EpochEvent {
+  stage: string;
+  epoch: number;
+  step: number;
+  metrics: Record<string, number>;
+  isBest: boolean;
+}
+
+/** Sent when a checkpoint folder has been written. */
+export interface CheckpointEvent {
+  stage: string;
+  step: number;
+  dir: string;
+  kind: 'last' | 'best';
+}
+
+/** Sent when a stage ends. */
+export interface StageEndEvent {
+  stage: string;
+  status: 'completed' | 'interrupted';
+  step: number;
+}
+
+/** Hooks the training loop calls; every one is optional. */
+export interface Callback {
+  onStageStart?(event: StageStartEvent): void | Promise<void>;
+  onStep?(event: StepEvent): void | Promise<void>;
+  onEpochEnd?(event: EpochEvent): void | Promise<void>;
+  onCheckpoint?(event: CheckpointEvent): void | Promise<void>;
+  onStageEnd?(event: StageEndEvent): void | Promise<void>;
+}
+
+const fmt = (x: number) => (Math.abs(x) >= 1e-3 || x === 0 ? x.toFixed(4) : x.toExponential(3));
+
+/** Plain log lines: stage start, every `every` steps, each epoch, each checkpoint, the end. */
+export function logCallback(logger: Logger, every = 50): Callback {
+  return {
+    onStageStart: (e) => logger.info(
+      `stage '${e.stage}': ${e.totalSteps} steps over ${e.epochs} epoch(s)` +
+      `${e.startStep ? `, resuming after step ${e.startStep}` : ''}; student ${e.student}` +
+      `${e.teacher ? `, teacher ${e.teacher}` : ''}`),
+    onStep: (e) => {
+      if (e.step % every !== 0 && e.step !== e.totalSteps) return;
+      const terms = Object.entries(e.terms).map(([k, v]) => `${k}=${fmt(v)}`).join(' ');
+      const rate = e.elapsedMs > 0 ? ` ${(1000 * e.step / e.elapsedMs).toFixed(2)} steps/s` : '';
+      logger.info(`stage '${e.stage}' step ${e.step}/${e.totalSteps} epoch ${e.epoch + 1} loss=${fmt(e.loss)} ${terms} lr=${e.learningRate.toExponential(2)}${rate}`);
+    },
+    onEpochEnd: (e) => logger.info(
+      `stage '${e.stage}' epoch ${e.epoch + 1}: ${Object.entries(e.metrics).map(([k, v]) => `${k}=${v.toFixed(4)}`).join(' ')}` +
+      `${e.isBest ? ' (best so far)' : ''}`),
+    onCheckpoint: (e) => logger.info(`stage '${e.stage}': ${e.kind} checkpoint at step ${e.step} written to ${e.dir}`),
+    onStageEnd: (e) => logger.info(`stage '${e.stage}' ${e.status} after step ${e.step}`),
+  };
+}
+
+/** The 'log' callback plugin: `{ use: 'log', options: { every: 50 } }`; it writes to the console. */
+export const logCallbackPlugin = defineCallbackPlugin<{ every?: number }>({
+  name: 'log', optionKeys: ['every'],
+  create: ({ every = 50 } = {}) => logCallback({ info: (m) => console.log(m), warn: (m) => console.warn(m) }, every),
+});

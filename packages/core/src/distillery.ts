@@ -1,0 +1,190 @@
+import './setup.js';
+import { container as globalContainer, type DependencyContainer } from 'tsyringe';
+import { logCallbackPlugin } from './callbacks.js';
+import { Distiller, type RunOptions, type StageResult } from './distiller.js';
+import { DistilleryError } from './errors.js';
+import { supervised } from './losses/supervised.js';
+import { consoleLogger, type Logger } from './logger.js';
+import { builtinMappings } from './mappings.js';
+import type { ModelEnv, Plugin, PluginKind } from './plugins.js';
+import { checkOptionKeys, PluginRegistry } from './registry.js';
+import type { ModelRef, PluginRef, ResolvedStage, StageConfig } from './stage.js';
+import {
+  CallbackPlugins, LossPlugins, LoggerToken, MappingPlugins, StagePlugins, StageToken, StudentPlugins, TeacherPlugins,
+} from './tokens.js';
+import type { Student, Teacher } from './types.js';
+
+const TOKENS = {
+  loss: LossPlugins, mapping: MappingPlugins, teacher: TeacherPlugins,
+  student: StudentPlugins, callback: CallbackPlugins, stage: StagePlugins,
+} as const;
+
+/** Options of createDistillery. */
+export interface DistilleryOptions {
+  /** Plugins to register (built-in mappings, the 'supervised' loss and the 'log' callback always are). */
+  plugins?: Plugin[];
+  /** @default consoleLogger */
+  logger?: Logger;
+}
+
+/** A pipeline entry: a stage, or a stage plugin that expands into stages. */
+export type PipelineEntry = StageConfig | (PluginRef & { name?: undefined });
+
+/** What a pipeline run produced. */
+export interface PipelineResult {
+  status: 'completed' | 'interrupted';
+  stages: StageResult[];
+  /** Each stage's student, by stage name (the best epoch's weights when it evaluated). */
+  students: Map<string, Student>;
+}
+
+const isModel = (x: unknown): x is Teacher =>
+  typeof x === 'object' && x !== null && typeof (x as Teacher).forward === 'function';
+
+/** The public door: a root container of plugins, and the stages and pipelines run from it. */
+export class Distillery {
+  /** The root container; each stage runs in a child of it. */
+  readonly container: DependencyContainer;
+
+  constructor(options: DistilleryOptions = {}) {
+    this.container = globalContainer.createChildContainer();
+    this.container.register(LoggerToken, { useValue: options.logger ?? consoleLogger });
+    for (const p of [...builtinMappings, supervised, logCallbackPlugin]) this.use(p);
+    for (const p of options.plugins ?? []) this.use(p);
+  }
+
+  /** The logger stages write to. */
+  get logger(): Logger {
+    return this.container.resolve(LoggerToken);
+  }
+
+  /** The registered plugins. */
+  get plugins(): PluginRegistry {
+    return this.container.resolve(PluginRegistry);
+  }
+
+  /** Registers a plugin; a second plugin of the same kind and name fails. */
+  use(plugin: Plugin): this {
+    const kind = plugin?.kind as PluginKind;
+    if (!plugin || !(kind in TOKENS) || typeof plugin.name !== 'string' || typeof plugin.create !== 'function') {
+      throw new DistilleryError(
+        `use(): not a plugin (expected { kind: ${Object.keys(TOKENS).map((k) => `'${k}'`).join(' | ')}, name, create }), ` +
+        `got ${describe(plugin)}`, 'plugin');
+    }
+    if (this.container.isRegistered(TOKENS[kind] as symbol) && this.plugins.has(kind, plugin.name)) {
+      throw new DistilleryError(`use(): a ${kind} plugin named '${plugin.name}' is already registered`, 'plugin');
+    }
+    this.container.register(TOKENS[kind] as symbol, { useValue: plugin });
+    return this;
+  }
+
+  /** Runs one stage on its own. */
+  async runStage(stage: StageConfig, options: RunOptions = {}): Promise<StageResult & { student: Student }> {
+    const result = await this.run([stage], options);
+    return { ...result.stages[0], student: result.students.get(stage.name)! };
+  }
+
+  /** Expands stage plugins into stages and checks names are unique. */
+  expand(entries: PipelineEntry[]): StageConfig[] {
+    const stages: StageConfig[] = [];
+    entries.forEach((entry, i) => {
+      if (typeof (entry as StageConfig).name === 'string') { stages.push(entry as StageConfig); return; }
+      const ref = entry as PluginRef;
+      if (typeof ref.use !== 'string') throw new DistilleryError(`pipeline[${i}]: expected a stage or { use: <stage plugin> }`, 'config');
+      const plugin = this.plugins.get('stage', ref.use);
+      checkOptionKeys(plugin, ref.options, `pipeline[${i}]`);
+      stages.push(...plugin.create(ref.options ?? {}));
+    });
+    const names = new Set<string>();
+    for (const s of stages) {
+      if (names.has(s.name)) throw new DistilleryError(`pipeline: two stages are named '${s.name}'`, 'config');
+      names.add(s.name);
+    }
+    return stages;
+  }
+
+  /**
+   * Runs stages in order, each in a child container holding only its teacher, student and config.
+   * A stage may name an earlier stage's student as its teacher ({ stage: 'name' }, frozen through
+   * asTeacher()) or as its student (training continues on the same weights).
+   */
+  async run(entries: PipelineEntry[], options: RunOptions = {}): Promise<PipelineResult> {
+    const stages = this.expand(entries);
+    const students = new Map<string, Student>();
+    const results: StageResult[] = [];
+    for (const config of stages) {
+      const seed = config.seed ?? 42;
+      const teacher = config.teacher === undefined ? undefined
+        : await this.resolveModel('teacher', config.teacher, config, students, { seed, logger: this.logger });
+      const student = await this.resolveModel('student', config.student, config, students, { teacher, seed, logger: this.logger });
+      const child = this.container.createChildContainer();
+      const resolved: ResolvedStage = { config, teacher, student };
+      child.register(StageToken, { useValue: resolved });
+      const result = await child.resolve(Distiller).run(options);
+      results.push(result);
+      students.set(config.name, student);
+      if (result.status === 'interrupted') return { status: 'interrupted', stages: results, students };
+    }
+    return { status: 'completed', stages: results, students };
+  }
+
+  private async resolveModel<K extends 'teacher' | 'student'>(
+    kind: K, ref: ModelRef<K extends 'teacher' ? Teacher : Student>, config: StageConfig,
+    students: Map<string, Student>, env: ModelEnv,
+  ): Promise<K extends 'teacher' ? Teacher : Student> {
+    type M = K extends 'teacher' ? Teacher : Student;
+    const where = `stage '${config.name}' ${kind}`;
+    let model: unknown;
+    if (isModel(ref)) {
+      model = ref;
+    } else if (typeof ref === 'function') {
+      model = await ref(env);
+    } else if (ref && typeof (ref as { stage?: unknown }).stage === 'string') {
+      const name = (ref as { stage: string }).stage;
+      const earlier = students.get(name);
+      if (!earlier) {
+        throw new DistilleryError(
+          `${where}: { stage: '${name}' } names no earlier stage (earlier: ${[...students.keys()].join(', ') || 'none'})`, 'config');
+      }
+      model = kind === 'teacher' ? earlier.asTeacher() : earlier;
+    } else if (ref && typeof (ref as PluginRef).use === 'string') {
+      const { use, options = {} } = ref as PluginRef;
+      const plugin = this.plugins.get(kind, use);
+      checkOptionKeys(plugin, options, where);
+      model = await plugin.create(options as never, env);
+    } else {
+      throw new DistilleryError(`${where}: expected a model, { stage }, { use, options } or a factory, got ${describe(ref)}`, 'config');
+    }
+    if (!isModel(model)) throw new DistilleryError(`${where}: the ${kind} source produced ${describe(model)}, not a model`, 'config');
+    if (kind === 'student' && !Array.isArray((model as Student).trainableVariables)) {
+      throw new DistilleryError(`${where}: ${(model as Teacher).name} is not trainable (no trainableVariables)`, 'config');
+    }
+    return model as M;
+  }
+}
+
+function describe(x: unknown): string {
+  if (x === null || x === undefined) return String(x);
+  if (typeof x === 'object') return `an object with keys ${Object.keys(x).join(', ') || '(none)'}`;
+  return `${typeof x} ${JSON.stringify(x)}`;
+}
+
+/** Creates a Distillery with the given plugins registered. */
+export function createDistillery(options: DistilleryOptions = {}): Distillery {
+  return new Distillery(options);
+}
+
+/** An ordered list of stages, run with run(). */
+export class Pipeline {
+  /** The stages after stage plugins were expanded. */
+  readonly stages: StageConfig[];
+
+  constructor(private readonly distillery: Distillery, entries: PipelineEntry[]) {
+    this.stages = distillery.expand(entries);
+  }
+
+  /** Runs every stage in order. */
+  run(options: RunOptions = {}): Promise<PipelineResult> {
+    return this.distillery.run(this.stages, options);
+  }
+}

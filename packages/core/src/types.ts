@@ -1,0 +1,125 @@
+import type * as tf from '@tensorflow/tfjs-core';
+
+/** Named features a model can emit; index conventions are fixed (see DESIGN.md). */
+export interface ModelOutputs {
+  /** [B, C] classification or regression head output. */
+  logits?: tf.Tensor;
+  /** [B, S, V] masked-LM head output. */
+  mlmLogits?: tf.Tensor;
+  /** [embeddings, layer1, ..., layerL], each [B, S, H]. */
+  hidden?: tf.Tensor[];
+  /** Per layer, pre-softmax scores including the additive mask, [B, A, S, S]; index 0 is layer 1. */
+  attentionScores?: tf.Tensor[];
+  /** Per layer, softmax probabilities, [B, A, S, S]; index 0 is layer 1. */
+  attentionProbs?: tf.Tensor[];
+  /** Per layer, [B, A, S, d_head]. */
+  queries?: tf.Tensor[];
+  /** Per layer, [B, A, S, d_head]. */
+  keys?: tf.Tensor[];
+  /** Per layer, [B, A, S, d_head]. */
+  values?: tf.Tensor[];
+}
+
+/** The name of one model output. */
+export type Feature = keyof ModelOutputs;
+
+/** Every feature name, in a fixed order. */
+export const ALL_FEATURES: readonly Feature[] = [
+  'logits', 'mlmLogits', 'hidden', 'attentionScores', 'attentionProbs', 'queries', 'keys', 'values',
+];
+
+/** One batch of examples; all int32 except float regression labels. */
+export interface Batch {
+  /** [B, S] token ids. */
+  inputIds: tf.Tensor2D;
+  /** [B, S], 1 = token, 0 = padding. */
+  attentionMask: tf.Tensor2D;
+  /** [B, S] segment ids. */
+  tokenTypeIds?: tf.Tensor2D;
+  /** [B] class ids (int32) or float targets (regression). */
+  labels?: tf.Tensor1D;
+  /** [B, S] masked-LM targets, -100 where not masked. */
+  mlmLabels?: tf.Tensor2D;
+}
+
+/** Shape facts about a model that losses and mappings need. */
+export interface ModelInfo {
+  numLayers: number;
+  hiddenSize: number;
+  numHeads: number;
+  vocabSize?: number;
+  numLabels?: number;
+}
+
+/** A frozen model. forward() computes only the requested features. */
+export interface Teacher {
+  /** A human-readable name used in errors and logs, e.g. 'bert(4x256)'. */
+  readonly name: string;
+  readonly info: ModelInfo;
+  /** The features forward() can produce. */
+  readonly emits: ReadonlySet<Feature>;
+  forward(batch: Batch, features: ReadonlySet<Feature>, options?: ForwardOptions): ModelOutputs;
+}
+
+/** Per-call forward options. */
+export interface ForwardOptions {
+  /** Training mode (dropout on). @default false */
+  training?: boolean;
+  /** Seed for this call's dropout masks (the Distiller derives one per step, so resumed runs repeat them). */
+  seed?: number;
+}
+
+/** A trainable model; its forward is differentiable w.r.t. trainableVariables. */
+export interface Student extends Teacher {
+  readonly trainableVariables: tf.Variable[];
+  /** Writes the model in its own format to a folder. */
+  save(dir: string): Promise<void>;
+  /** A frozen view, used by pipelines (teacher-assistant chaining). */
+  asTeacher(): Teacher;
+}
+
+/** Which student layer learns from which teacher layer. */
+export interface LayerPair {
+  student: number;
+  teacher: number;
+}
+
+/** Maps student layers onto teacher layers for one feature. */
+export interface LayerMapping {
+  readonly name: string;
+  pairs(teacherLayers: number, studentLayers: number, feature: Feature): LayerPair[];
+}
+
+/** Everything a loss sees for one batch. */
+export interface LossContext {
+  teacher: ModelOutputs;
+  student: ModelOutputs;
+  batch: Batch;
+  teacherInfo: ModelInfo;
+  studentInfo: ModelInfo;
+  step: number;
+}
+
+/** What one loss computed: its weighted total and its unweighted parts. */
+export interface LossResult {
+  total: tf.Scalar;
+  terms: Record<string, tf.Scalar>;
+}
+
+/** A distillation objective; the stage multiplies `total` by the loss's weight. */
+export interface DistillationLoss {
+  readonly name: string;
+  readonly teacherFeatures: ReadonlySet<Feature>;
+  readonly studentFeatures: ReadonlySet<Feature>;
+  /** Learnable parts (e.g. TinyBERT projections), trained with the student. */
+  readonly variables: tf.Variable[];
+  compute(ctx: LossContext): LossResult;
+}
+
+/** A source of batches the Distiller indexes into; examples are addressed by index. */
+export interface BatchSource {
+  /** Number of examples. */
+  readonly size: number;
+  /** Builds the batch of the given example indices; the caller disposes it. */
+  batch(indices: readonly number[]): Batch;
+}
