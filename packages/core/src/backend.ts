@@ -46,6 +46,11 @@ async function tryCpu(): Promise<string | undefined> {
   return (await tf.setBackend('cpu')) ? undefined : 'the cpu backend did not initialise';
 }
 
+let selected = false;
+
+/** Whether selectBackend() has run in this process. */
+export const backendSelected = (): boolean => selected;
+
 /**
  * Sets the TensorFlow.js backend. 'auto' tries @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node
  * (both optional, never dependencies), then the bundled WebAssembly backend, then the pure-JS CPU
@@ -72,6 +77,7 @@ export async function selectBackend(preference: BackendPreference = 'auto', logg
     if (reason === undefined) {
       const why = skipped.length ? ` (skipped ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : '';
       logger.info(`backend: ${tf.getBackend()}${why}`);
+      selected = true;
       return { backend: tf.getBackend(), skipped };
     }
     skipped.push({ backend: name, reason });

@@ -214,7 +214,15 @@ export class Distiller {
       await emit('onCheckpoint', { stage: config.name, step, dir: lastDir, kind: 'last' });
     };
 
-    let bestWeights: tf.Tensor[] | undefined;
+    // Allocated up front so the live tensor count stays the same after every step.
+    const bestWeights = keepBest ? variables.map(({ variable }) => tf.variable(variable, false)) : undefined;
+    let haveBest = false;
+    if (bestWeights && bestDir && lastWritten && best && (await hasCheckpoint(bestDir))) {
+      // Resuming: the best epoch so far lives on disk, not in this process.
+      const saved = await loadCheckpoint(bestDir);
+      assignWeights(variables.map(({ key }, i) => ({ key, variable: bestWeights[i] })), saved.weights, saved.dir);
+      haveBest = true;
+    }
     const started = Date.now();
     let finalLoss: number | undefined;
     await emit('onStageStart', {
@@ -308,9 +316,9 @@ export class Distiller {
           history.push({ epoch, step, metrics });
           if (isBest) {
             best = { metric, value, epoch, step };
-            if (keepBest) {
-              tf.dispose(bestWeights ?? []);
-              bestWeights = trainableVars.map((v) => tf.keep(tf.clone(v)));
+            if (bestWeights) {
+              bestWeights.forEach((b, i) => b.assign(trainableVars[i]));
+              haveBest = true;
               if (bestDir) {
                 await saveCheckpoint(bestDir, {
                   state: { stage: config.name, step, epoch: epoch + 1, batchInEpoch: 0, seed, best, history, config: plainConfig(config) },
@@ -325,7 +333,7 @@ export class Distiller {
         }
         await writeLast(epoch + 1, 0);
       }
-      if (keepBest && bestWeights) {
+      if (bestWeights && haveBest) {
         tf.tidy(() => trainableVars.forEach((v, i) => v.assign(bestWeights![i])));
         this.logger.info(`stage '${config.name}': restored the best epoch (${best!.metric}=${best!.value.toFixed(4)} at epoch ${best!.epoch + 1})`);
       }

@@ -1,6 +1,7 @@
 import './setup.js';
 import { container as globalContainer, type DependencyContainer } from 'tsyringe';
 import { logCallbackPlugin } from './callbacks.js';
+import { backendSelected, selectBackend, type BackendPreference } from './backend.js';
 import { Distiller, type RunOptions, type StageResult } from './distiller.js';
 import { DistilleryError } from './errors.js';
 import { supervised } from './losses/supervised.js';
@@ -25,6 +26,8 @@ export interface DistilleryOptions {
   plugins?: Plugin[];
   /** @default consoleLogger */
   logger?: Logger;
+  /** Backend chosen on the first run when selectBackend() has not been called. @default 'auto' */
+  backend?: BackendPreference;
 }
 
 /** A pipeline entry: a stage, or a stage plugin that expands into stages. */
@@ -46,7 +49,10 @@ export class Distillery {
   /** The root container; each stage runs in a child of it. */
   readonly container: DependencyContainer;
 
+  private readonly backend: BackendPreference;
+
   constructor(options: DistilleryOptions = {}) {
+    this.backend = options.backend ?? 'auto';
     this.container = globalContainer.createChildContainer();
     this.container.register(LoggerToken, { useValue: options.logger ?? consoleLogger });
     for (const p of [...builtinMappings, supervised, logCallbackPlugin]) this.use(p);
@@ -110,6 +116,7 @@ export class Distillery {
    */
   async run(entries: PipelineEntry[], options: RunOptions = {}): Promise<PipelineResult> {
     const stages = this.expand(entries);
+    if (!backendSelected()) await selectBackend(this.backend, this.logger);
     const students = new Map<string, Student>();
     const results: StageResult[] = [];
     for (const config of stages) {

@@ -26,7 +26,7 @@ export {
   builtinMappings, explicit, explicitMapping, hasEmbeddingEntry, last, lastLayer, lastLayerMapping, lastMapping,
   skip, skipMapping, uniform, uniformMapping,
 } from './mappings.js';
-export { selectBackend } from './backend.js';
+export { backendSelected, selectBackend } from './backend.js';
 export type { BackendChoice, BackendPreference } from './backend.js';
 export { AdamW } from './optim/adamw.js';
 export type { AdamWOptions } from './optim/adamw.js';

@@ -17,6 +17,15 @@ export function hardLabelLoss(logits: tf.Tensor, labels: tf.Tensor, who = 'hard-
     if (classes === 1) {
       return tf.mean(tf.squaredDifference(tf.reshape(logits, [-1]), tf.cast(labels, 'float32'))) as tf.Scalar;
     }
+    // A class id outside [0, C) would become an all-zero one-hot row and add nothing, silently.
+    const ids = labels.dataSync();
+    for (let i = 0; i < ids.length; i++) {
+      if (!Number.isInteger(ids[i]) || ids[i] < 0 || ids[i] >= classes) {
+        throw new DistilleryError(
+          `${who}: labels[${i}] = ${ids[i]} is not a class id of a ${classes}-class head (expected an integer in 0..${classes - 1})`,
+          'shape');
+      }
+    }
     const logProbs = tf.logSoftmax(logits);
     const picked = tf.sum(tf.mul(tf.oneHot(tf.cast(labels, 'int32'), classes), logProbs), -1);
     return tf.neg(tf.mean(picked)) as tf.Scalar;

@@ -1,0 +1,218 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  arraySource, createDistillery, defineLossPlugin, evaluate, loadCheckpoint, NonFiniteLossError,
+  selectBackend, silentLogger, type DistillationLoss, type Feature, type StageConfig,
+} from '@distillery/core';
+import { MlpClassifier, syntheticTask } from '@distillery/core/testing';
+
+const task = { numClasses: 3, vocabSize: 40, seqLength: 10 };
+const trainData = syntheticTask({ ...task, size: 160, seed: 1 });
+const validData = syntheticTask({ ...task, size: 80, seed: 2 });
+const newStudent = (seed = 5) => new MlpClassifier({ vocabSize: 40, embeddingSize: 8, hiddenSizes: [8], numLabels: 3, seed });
+const tmp = () => fs.mkdtemp(path.join(os.tmpdir(), 'distillery-'));
+const values = (m: MlpClassifier) => m.trainableVariables.map((v) => Array.from(v.dataSync()));
+
+function supervisedStage(overrides: Partial<StageConfig> = {}): StageConfig {
+  return {
+    name: 'fit', student: newStudent(), losses: [{ use: 'supervised' }],
+    data: { train: arraySource(trainData), validation: arraySource(validData) },
+    epochs: 3, batchSize: 16, optimizer: { learningRate: 0.05, schedule: 'constant' }, ...overrides,
+  };
+}
+
+/** A loss that is 0 (with a gradient path) except at one step, where it is NaN. */
+function nanAtStep(k: number): DistillationLoss {
+  return {
+    name: 'boom', teacherFeatures: new Set(), studentFeatures: new Set<Feature>(['logits']), variables: [],
+    compute: ({ student, step }) => {
+      const total = tf.tidy(() => tf.add(tf.mul(tf.mean(student.logits!), 0), step === k ? NaN : 0)) as tf.Scalar;
+      return { total, terms: {} };
+    },
+  };
+}
+
+beforeAll(async () => { await selectBackend('cpu', silentLogger); });
+
+describe('plugin registry', () => {
+  it('names the known plugins when a name is unknown', async () => {
+    const d = createDistillery({ logger: silentLogger });
+    await expect(d.runStage(supervisedStage({ losses: [{ use: 'hintonn' }] })))
+      .rejects.toThrow(/unknown loss plugin 'hintonn'; known loss plugins: 'supervised'/);
+    expect(() => d.plugins.get('mapping', 'uniformm')).toThrow(/'uniform', 'skip', 'last', 'lastLayer', 'explicit'/);
+  });
+
+  it('refuses two plugins of one kind and name, and objects that are not plugins', () => {
+    const d = createDistillery({ logger: silentLogger });
+    const mine = defineLossPlugin({ name: 'mine', create: () => nanAtStep(-1) });
+    d.use(mine);
+    expect(() => d.use(mine)).toThrow(/a loss plugin named 'mine' is already registered/);
+    expect(() => d.use({ name: 'x' } as never)).toThrow(/not a plugin/);
+    // A loss and a mapping may share a name: they live in different lists.
+    expect(() => d.use({ ...mine, kind: 'mapping' } as never)).not.toThrow();
+    expect(d.plugins.get('loss', 'mine')).toBe(mine);
+  });
+
+  it('rejects an unknown option key with the list of known ones', async () => {
+    const d = createDistillery({ logger: silentLogger });
+    await expect(d.runStage(supervisedStage({ mapping: { use: 'lastLayer', options: { teacherLayr: 2 } } })))
+      .rejects.toThrow(/unknown option 'teacherLayr' for mapping plugin 'lastLayer'; known options: teacherLayer/);
+  });
+
+  it('keeps plugin lists per Distillery (root containers do not leak into each other)', () => {
+    const a = createDistillery({ logger: silentLogger });
+    const b = createDistillery({ logger: silentLogger });
+    a.use(defineLossPlugin({ name: 'only-in-a', create: () => nanAtStep(-1) }));
+    expect(a.plugins.has('loss', 'only-in-a')).toBe(true);
+    expect(b.plugins.has('loss', 'only-in-a')).toBe(false);
+  });
+});
+
+describe('Distiller', () => {
+  it('fine-tunes with hard labels alone (no teacher) and keeps the tensor count flat', async () => {
+    const d = createDistillery({ logger: silentLogger });
+    const student = newStudent();
+    const before = evaluate(student, arraySource(validData)).accuracy;
+    const counts: number[] = [];
+    const result = await d.runStage(supervisedStage({
+      student, epochs: 6, callbacks: [{ onStep: () => { counts.push(tf.memory().numTensors); } }],
+    }));
+    expect(result.status).toBe('completed');
+    expect(result.steps).toBe(6 * 10);
+    expect(new Set(counts).size).toBe(1);
+    expect(result.history).toHaveLength(6);
+    const after = evaluate(student, arraySource(validData)).accuracy;
+    expect(after).toBeGreaterThan(before + 0.2);
+    // keepBest restored the best epoch, so the model now scores what the best epoch scored.
+    expect(after).toBeCloseTo(result.best!.value, 6);
+  });
+
+  it('gives the same weights for the same seed, and different ones for another seed', async () => {
+    const run = async (seed: number) => {
+      const student = newStudent();
+      await createDistillery({ logger: silentLogger }).runStage(supervisedStage({ student, seed, epochs: 1 }));
+      return values(student);
+    };
+    const a = await run(7);
+    expect(await run(7)).toEqual(a);
+    expect(await run(8)).not.toEqual(a);
+  });
+
+  it('says which loss needs which feature the model cannot emit', async () => {
+    const wantsHidden = defineLossPlugin({
+      name: 'wants-hidden', create: (): DistillationLoss => ({
+        name: 'wants-hidden', teacherFeatures: new Set<Feature>(['hidden']), studentFeatures: new Set<Feature>(['logits']),
+        variables: [], compute: () => { throw new Error('unreachable'); },
+      }),
+    });
+    const d = createDistillery({ logger: silentLogger, plugins: [wantsHidden] });
+    const teacher = newStudent(9).asTeacher();
+    await expect(d.runStage(supervisedStage({ teacher, losses: [{ use: 'wants-hidden' }] })))
+      .rejects.toThrow(/loss 'wants-hidden' needs feature 'hidden' from the teacher, but teacher mlp\(8-8\) does not emit it \(it emits: logits\)/);
+    await expect(d.runStage(supervisedStage({ losses: [{ use: 'wants-hidden' }] })))
+      .rejects.toThrow(/needs the teacher's 'hidden' but the stage has no teacher/);
+  });
+
+  it('stops on a non-finite loss with the step and term, keeping the last good checkpoint', async () => {
+    const dir = await tmp();
+    const student = newStudent();
+    const d = createDistillery({ logger: silentLogger });
+    let weightsAfterStep2: number[][] = [];
+    const error = await d.runStage(supervisedStage({
+      student, losses: [{ use: 'supervised' }, { use: nanAtStep(3) }],
+      checkpoint: { dir, everySteps: 1 },
+      callbacks: [{ onStep: (e) => { if (e.step === 2) weightsAfterStep2 = values(student); } }],
+    })).catch((e) => e);
+    expect(error).toBeInstanceOf(NonFiniteLossError);
+    expect(error.step).toBe(3);
+    expect(error.term).toBe('boom');
+    expect(error.message).toMatch(/step 3: 'boom' is NaN/);
+    expect(error.message).toContain(path.join(dir, 'last'));
+    // The bad step changed nothing, and the checkpoint on disk is the step-2 one.
+    expect(values(student)).toEqual(weightsAfterStep2);
+    const ckpt = await loadCheckpoint(path.join(dir, 'last'));
+    expect(ckpt.state.step).toBe(2);
+    expect(ckpt.weights.map((w) => Array.from(w.data))).toEqual(weightsAfterStep2);
+  });
+
+  it('resumes an interrupted run to the same weights as an uninterrupted one', async () => {
+    const full = newStudent();
+    await createDistillery({ logger: silentLogger }).runStage(supervisedStage({
+      student: full, epochs: 2, optimizer: { learningRate: 0.05, warmupSteps: 3 }, evaluation: { keepBest: false },
+    }));
+
+    const dir = await tmp();
+    const controller = new AbortController();
+    const first = newStudent();
+    const stage = (student: MlpClassifier) => supervisedStage({
+      student, epochs: 2, optimizer: { learningRate: 0.05, warmupSteps: 3 }, evaluation: { keepBest: false },
+      checkpoint: { dir, resume: true },
+    });
+    const interrupted = await createDistillery({ logger: silentLogger }).runStage({
+      ...stage(first), callbacks: [{ onStep: (e) => { if (e.step === 13) controller.abort(); } }],
+    }, { signal: controller.signal });
+    expect(interrupted.status).toBe('interrupted');
+    expect(interrupted.steps).toBe(13);
+    expect((await loadCheckpoint(path.join(dir, 'last'))).state).toMatchObject({ step: 13, epoch: 1, batchInEpoch: 3 });
+
+    const resumed = newStudent(99); // different init: everything must come from the checkpoint
+    const result = await createDistillery({ logger: silentLogger }).runStage(stage(resumed));
+    expect(result.status).toBe('completed');
+    expect(result.steps).toBe(20);
+    expect(values(resumed)).toEqual(values(full));
+  });
+
+  it('writes the best epoch with the student export, atomically replacing the previous best', async () => {
+    const dir = await tmp();
+    const result = await createDistillery({ logger: silentLogger }).runStage(supervisedStage({ checkpoint: { dir } }));
+    const best = await loadCheckpoint(path.join(dir, 'best'));
+    expect(best.state.best).toEqual(result.best);
+    const restored = await MlpClassifier.load(path.join(dir, 'best', 'model'));
+    expect(evaluate(restored, arraySource(validData)).accuracy).toBeCloseTo(result.best!.value, 6);
+    const leftovers = (await fs.readdir(dir)).filter((n) => n.includes('.tmp-') || n.includes('.old-'));
+    expect(leftovers).toEqual([]);
+  });
+
+  it('rejects bad stage values by name', async () => {
+    const d = createDistillery({ logger: silentLogger });
+    await expect(d.runStage(supervisedStage({ batchSize: 0 }))).rejects.toThrow(/stage 'fit': batchSize must be a positive integer, got 0/);
+    await expect(d.runStage(supervisedStage({ losses: [{ use: 'supervised', weight: -1 }] })))
+      .rejects.toThrow(/losses\[0\]\.weight must be a finite number >= 0, got -1/);
+    await expect(d.runStage(supervisedStage({ losses: [] }))).rejects.toThrow(/'losses' must list at least one loss/);
+    await expect(d.runStage(supervisedStage({ optimizer: { learningRate: -1 } }))).rejects.toThrow(/learningRate must be a positive number, got -1/);
+    await expect(d.runStage(supervisedStage({ teacher: { stage: 'nope' } })))
+      .rejects.toThrow(/stage 'fit' teacher: \{ stage: 'nope' \} names no earlier stage/);
+  });
+});
+
+describe('pipelines', () => {
+  it('hands a stage its predecessor\'s trained student as a frozen teacher', async () => {
+    const d = createDistillery({ logger: silentLogger });
+    let teacherSeen: unknown;
+    const spy = defineLossPlugin({
+      name: 'spy', create: (_o, env): DistillationLoss => ({
+        name: 'spy', teacherFeatures: new Set<Feature>(['logits']), studentFeatures: new Set<Feature>(['logits']), variables: [],
+        compute: ({ teacher, student }) => {
+          teacherSeen ??= teacher.logits!.arraySync();
+          void env;
+          return tf.tidy(() => { const t = tf.mean(tf.squaredDifference(teacher.logits!, student.logits!)) as tf.Scalar; return { total: t, terms: { mse: t } }; });
+        },
+      }),
+    });
+    d.use(spy);
+    const result = await d.run([
+      supervisedStage({ name: 'teacher', epochs: 2 }),
+      { ...supervisedStage({ name: 'distil', epochs: 1, batchSize: 160 }), teacher: { stage: 'teacher' }, losses: [{ use: 'spy' }] },
+    ]);
+    expect(result.status).toBe('completed');
+    const trainedTeacher = result.students.get('teacher')! as MlpClassifier;
+    expect(trainedTeacher).not.toBe(result.students.get('distil'));
+    // The first (only) batch of stage 2 covers the whole train set in its shuffled order: compare per row sets.
+    const batch = arraySource(trainData).batch(Array.from({ length: 160 }, (_, i) => i));
+    const expected = (trainedTeacher.forward(batch, new Set(['logits'])).logits!.arraySync() as number[][]).map((r) => r.join(',')).sort();
+    expect((teacherSeen as number[][]).map((r) => r.join(',')).sort()).toEqual(expected);
+  });
+});
