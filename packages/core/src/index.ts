@@ -45,7 +45,7 @@ export type { SafetensorsDtype, StoredTensor } from './io/safetensors.js';
 export { writeDirAtomic, writeFileAtomic } from './io/atomic.js';
 export { arraySource, disposeBatch } from './data.js';
 export type { ArraySourceInput } from './data.js';
-export { embeddingLookup, hardLabelLoss } from './ops.js';
+export { embeddingLookup, hardLabelLoss, linear, matMul2d } from './ops.js';
 export { supervised, supervisedLoss } from './losses/supervised.js';
 export { Rng } from './internals/rng.js';
 export {

@@ -53,3 +53,34 @@ export function embeddingLookup(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
   });
   return tf.reshape(lookup(table, flatIds), [...ids.shape, width]);
 }
+
+/**
+ * a [M, K] × b [K, N] whose gradients are plain matrix products over explicit transposes:
+ * the wasm backend's matMul is fast only for non-transposed operands (see DESIGN.md), and
+ * tfjs's own gradient uses transposeA/transposeB.
+ */
+export function matMul2d(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  const op = tf.customGrad((x, y, save) => {
+    (save as tf.GradSaveFunc)([x as tf.Tensor, y as tf.Tensor]);
+    return {
+      value: tf.matMul(x as tf.Tensor2D, y as tf.Tensor2D),
+      gradFunc: (dy, saved) => {
+        const [sx, sy] = saved as [tf.Tensor2D, tf.Tensor2D];
+        return [tf.matMul(dy as tf.Tensor2D, tf.transpose(sy)), tf.matMul(tf.transpose(sx), dy as tf.Tensor2D)];
+      },
+    };
+  });
+  return op(a, b) as tf.Tensor2D;
+}
+
+/** x [..., in] · w [in, out] (+ b [out]) → [..., out], through matMul2d. */
+export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor {
+  const inSize = x.shape[x.rank - 1];
+  if (inSize !== w.shape[0]) {
+    throw new DistilleryError(`linear: input ${shapeText(x.shape)} does not fit weight ${shapeText(w.shape)}`, 'shape');
+  }
+  const flat = x.rank === 2 ? (x as tf.Tensor2D) : (tf.reshape(x, [-1, inSize]) as tf.Tensor2D);
+  let y: tf.Tensor = matMul2d(flat, w);
+  if (b) y = tf.add(y, b);
+  return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), w.shape[1]]);
+}
