@@ -84,6 +84,8 @@ export async function saveCheckpoint(dir: string, content: {
   });
 }
 
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** Finds the checkpoint folder at `dir`, or the previous one a crash mid-replace left beside it. */
 async function locate(dir: string): Promise<string | undefined> {
   try {
@@ -94,8 +96,12 @@ async function locate(dir: string): Promise<string | undefined> {
   const base = path.basename(dir);
   let names: string[] = [];
   try { names = await fs.readdir(parent); } catch { return undefined; }
-  const olds = names.filter((n) => n.startsWith(`${base}.old-`)).sort();
-  return olds.length ? path.join(parent, olds[olds.length - 1]) : undefined;
+  // `<dir>.old-<pid>-<time>`: the newest by time, not by string order (the pid comes first).
+  const olds = names
+    .map((n) => ({ n, t: Number(new RegExp(`^${escape(base)}\\.old-\\d+-(\\d+)$`).exec(n)?.[1]) }))
+    .filter((o) => Number.isFinite(o.t))
+    .sort((a, b) => a.t - b.t);
+  return olds.length ? path.join(parent, olds[olds.length - 1].n) : undefined;
 }
 
 /** Whether a readable checkpoint exists at `dir`. */

@@ -14,7 +14,10 @@ export function classificationMetrics(predictions: ArrayLike<number>, labels: Ar
     throw new Error(`classificationMetrics: ${predictions.length} predictions for ${n} labels`);
   }
   if (n === 0) return { accuracy: 0, f1: 0, mcc: 0 };
-  const classes = Math.max(0, ...Array.from(labels), ...Array.from(predictions)) + 1;
+  // A loop, not Math.max(...array): spreading 65k+ arguments overflows the call stack.
+  let maxId = 0;
+  for (let i = 0; i < n; i++) maxId = Math.max(maxId, labels[i], predictions[i]);
+  const classes = maxId + 1;
   // confusion[t * classes + p]
   const confusion = new Float64Array(classes * classes);
   let correct = 0;

@@ -18,7 +18,7 @@ export class Rng {
         this.s[i] = (z ^ (z >>> 16)) >>> 0;
       }
     } else {
-      this.setState(seed);
+      this.setState(seed.length === 4 && seed.every((w) => w === 0) ? [1, 0, 0, 0] : seed);
     }
     if (this.s.every((w) => w === 0)) this.s[0] = 1;
   }
@@ -81,6 +81,7 @@ export class Rng {
     if (state.length !== 4 || state.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)) {
       throw new Error(`Rng.setState: expected four 32-bit unsigned integers, got ${JSON.stringify(state)}`);
     }
+    if (state.every((w) => w === 0)) throw new Error('Rng.setState: the all-zero state is not valid for xoshiro128**');
     this.s = Uint32Array.from(state);
   }
 }

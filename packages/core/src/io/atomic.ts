@@ -38,4 +38,11 @@ export async function writeDirAtomic(dir: string, fill: (tmpDir: string) => Prom
   }
   await fs.rename(tmp, dir);
   if (moved) await fs.rm(old, { recursive: true, force: true });
+  // The new folder is complete: leftovers of earlier crashed writes are no longer needed.
+  const base = path.basename(dir);
+  for (const name of await fs.readdir(parent)) {
+    if (name.startsWith(`${base}.old-`) || name.startsWith(`.${base}.tmp-`)) {
+      await fs.rm(path.join(parent, name), { recursive: true, force: true });
+    }
+  }
 }

@@ -66,12 +66,21 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors'): {
   } catch (cause) {
     throw new DistilleryError(`${source}: the JSON header does not parse`, 'checkpoint', { cause });
   }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+    throw fail(`the JSON header is ${JSON.stringify(header)}, not an object of tensors`);
+  }
   const dataStart = 8 + headerLength;
   const tensors: Record<string, StoredTensor> = {};
   for (const [name, entry] of Object.entries(header)) {
     if (name === '__metadata__') continue;
-    const { dtype, shape, data_offsets: offsets } = entry as { dtype: SafetensorsDtype; shape: number[]; data_offsets: [number, number] };
+    const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as { dtype: SafetensorsDtype; shape: number[]; data_offsets: [number, number] };
     if (!(dtype in BYTES)) throw fail(`tensor '${name}' has unsupported dtype ${dtype}`);
+    if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw fail(`tensor '${name}' has no valid shape (got ${JSON.stringify(shape)})`);
+    }
+    if (!Array.isArray(offsets) || offsets.length !== 2 || offsets.some((o) => !Number.isInteger(o))) {
+      throw fail(`tensor '${name}' has no valid data_offsets (got ${JSON.stringify(offsets)})`);
+    }
     const count = shape.reduce((a: number, b: number) => a * b, 1);
     const [begin, end] = offsets;
     if (end - begin !== count * BYTES[dtype] || dataStart + end > bytes.length || begin < 0) {
@@ -95,7 +104,15 @@ function readData(dtype: SafetensorsDtype, dv: DataView, count: number): Float32
       return a;
     }
     case 'I32': { const a = new Int32Array(count); for (let i = 0; i < count; i++) a[i] = dv.getInt32(i * 4, true); return a; }
-    case 'I64': { const a = new Int32Array(count); for (let i = 0; i < count; i++) a[i] = Number(dv.getBigInt64(i * 8, true)); return a; }
+    case 'I64': {
+      const a = new Int32Array(count);
+      for (let i = 0; i < count; i++) {
+        const v = dv.getBigInt64(i * 8, true);
+        if (v > 2147483647n || v < -2147483648n) throw new RangeError(`I64 value ${v} at element ${i} does not fit int32`);
+        a[i] = Number(v);
+      }
+      return a;
+    }
   }
 }
 

@@ -22,7 +22,9 @@ export interface AdamWOptions {
  * AdamW, step for step as torch.optim.AdamW:
  * p ← p·(1 − lr·wd); m ← β1·m + (1−β1)·g; v ← β2·v + (1−β2)·g²;
  * p ← p − (lr / (1−β1^t)) · m / (√v / √(1−β2^t) + ε).
- * Its moments and step count are exposed for checkpoints.
+ * Its moments and step count are exposed for checkpoints. One step count serves every variable,
+ * as torch's does when every parameter gets a gradient each step; a variable whose gradient is
+ * missing on a step keeps its moments (torch skips it too) but the shared count still advances.
  */
 export class AdamW {
   readonly beta1: number;
@@ -43,10 +45,11 @@ export class AdamW {
     this.weightDecay = checkNumberOption('adamw', 'weightDecay', weightDecay, { min: 0 });
     this.decay = decay;
     for (const variable of variables) {
-      this.moments.set(variable, {
+      // tidy: a variable shares its initial tensor's data, which would otherwise stay alive.
+      this.moments.set(variable, tf.tidy(() => ({
         m: tf.variable(tf.zerosLike(variable), false),
         v: tf.variable(tf.zerosLike(variable), false),
-      });
+      })));
     }
   }
 
@@ -73,7 +76,7 @@ export class AdamW {
     });
   }
 
-  /** The first and second moments of each variable, in `variables` order. */
+  /** The first and second moments of each variable, in `variables` order: the live variables, not copies. */
   getState(): { step: number; m: tf.Tensor[]; v: tf.Tensor[] } {
     const ms = this.variables.map((p) => this.moments.get(p)!);
     return { step: this.step, m: ms.map((x) => x.m), v: ms.map((x) => x.v) };
