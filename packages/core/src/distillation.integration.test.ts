@@ -54,4 +54,13 @@ describe('Hinton distillation through createDistillery().use(hinton)', () => {
     const last = result.stages[2];
     expect(last.steps).toBe(3 * Math.ceil(3000 / 32));
   });
+
+  it('a teacher/student logits mismatch fails naming the feature and both shapes', async () => {
+    const distillery = createDistillery({ logger: silentLogger }).use(hinton);
+    const teacher = new MlpClassifier({ vocabSize: 60, embeddingSize: 8, hiddenSizes: [8], numLabels: 3, seed: 1 });
+    await expect(distillery.runStage({
+      name: 'mismatch', teacher: teacher.asTeacher(), student: smallStudent(), losses: [{ use: 'hinton' }],
+      data: { train: arraySource(labelledSmall) }, batchSize: 16,
+    })).rejects.toThrow(/hinton: feature 'logits': teacher shape \[16, 3\] does not match student shape \[16, 4\]/);
+  });
 });

@@ -215,4 +215,24 @@ describe('pipelines', () => {
     const expected = (trainedTeacher.forward(batch, new Set(['logits'])).logits!.arraySync() as number[][]).map((r) => r.join(',')).sort();
     expect((teacherSeen as number[][]).map((r) => r.join(',')).sort()).toEqual(expected);
   });
+
+  it("trains the losses' own variables with the student", async () => {
+    const scale = tf.variable(tf.scalar(0), true, 'test/loss-scale');
+    // A loss with a learnable part: (scale - 3)^2 pulls scale to 3 while the student trains too.
+    const withVariable: DistillationLoss = {
+      name: 'learnable', teacherFeatures: new Set(), studentFeatures: new Set<Feature>(['logits']), variables: [scale],
+      compute: ({ student }) => tf.tidy(() => {
+        const pull = tf.square(tf.sub(scale, 3)) as tf.Scalar;
+        const total = tf.add(pull, tf.mul(tf.mean(student.logits!), 0)) as tf.Scalar;
+        return { total, terms: { pull } } as never;
+      }),
+    };
+    await createDistillery({ logger: silentLogger }).runStage(supervisedStage({
+      losses: [{ use: 'supervised' }, { use: withVariable }], epochs: 6, optimizer: { learningRate: 0.1, schedule: 'constant' },
+      evaluation: { keepBest: false },
+    }));
+    expect(scale.dataSync()[0]).toBeGreaterThan(2.5);
+    scale.dispose();
+  });
 });
+
