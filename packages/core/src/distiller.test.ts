@@ -234,5 +234,25 @@ describe('pipelines', () => {
     expect(scale.dataSync()[0]).toBeGreaterThan(2.5);
     scale.dispose();
   });
+
+  it("takes a source's own epoch batches (e.g. length buckets) when it defines them", async () => {
+    const base = arraySource(trainData);
+    const seen: number[][] = [];
+    const bucketed = {
+      size: base.size,
+      batch: (indices: readonly number[]) => { seen.push([...indices]); return base.batch(indices); },
+      // Two uneven batches per epoch, ordered by the epoch number.
+      epochBatches: (epoch: number) => {
+        const all = Array.from({ length: base.size }, (_, i) => i);
+        const parts = [all.slice(0, 100), all.slice(100)];
+        return epoch % 2 ? parts.reverse() : parts;
+      },
+    };
+    const result = await createDistillery({ logger: silentLogger }).runStage(supervisedStage({
+      data: { train: bucketed }, epochs: 2, evaluation: { keepBest: false },
+    }));
+    expect(result.steps).toBe(4);
+    expect(seen.map((b) => b.length)).toEqual([100, 60, 60, 100]);
+  });
 });
 

@@ -38,7 +38,13 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
-interface BoundLoss { label: string; weight: number; loss: DistillationLoss }
+interface BoundLoss {
+  label: string;
+  weight: number;
+  loss: DistillationLoss;
+  /** Created here from a plugin (so disposed here), rather than handed in ready-made. */
+  owned: boolean;
+}
 
 const isLoss = (x: unknown): x is DistillationLoss =>
   typeof x === 'object' && x !== null && typeof (x as DistillationLoss).compute === 'function';
@@ -83,6 +89,7 @@ export class Distiller {
         throw this.fail(`losses[${i}].weight must be a finite number >= 0, got ${JSON.stringify(spec.weight)}`);
       }
       let loss: DistillationLoss;
+      const owned = !isLoss(spec.use);
       if (isLoss(spec.use)) {
         loss = spec.use;
       } else {
@@ -92,7 +99,7 @@ export class Distiller {
       }
       const count = (seen.get(loss.name) ?? 0) + 1;
       seen.set(loss.name, count);
-      return { label: count === 1 ? loss.name : `${loss.name}#${count}`, weight, loss };
+      return { label: count === 1 ? loss.name : `${loss.name}#${count}`, weight, loss, owned };
     });
   }
 
@@ -135,7 +142,13 @@ export class Distiller {
     const train = config.data?.train;
     if (!train || !(train.size > 0)) throw this.fail(`data.train must be a batch source with at least one example`);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw this.fail(`batchSize must be a positive integer, got ${batchSize}`);
-    const stepsPerEpoch = Math.ceil(train.size / batchSize);
+    const epochBatches = (epoch: number): number[][] => {
+      if (train.epochBatches) return train.epochBatches(epoch, seed, batchSize);
+      const order = Rng.derive(seed, 'epoch', epoch).shuffle(Array.from({ length: train.size }, (_, i) => i));
+      return Array.from({ length: Math.ceil(order.length / batchSize) }, (_, b) => order.slice(b * batchSize, (b + 1) * batchSize));
+    };
+    const stepsPerEpoch = epochBatches(0).length;
+    if (stepsPerEpoch < 1) throw this.fail(`data.train gives no batches for epoch 1`);
     const epochsWanted = config.epochs ?? 1;
     if (!Number.isInteger(epochsWanted) || epochsWanted < 1) throw this.fail(`epochs must be a positive integer, got ${config.epochs}`);
     if (config.maxSteps !== undefined && (!Number.isInteger(config.maxSteps) || config.maxSteps < 1)) {
@@ -232,9 +245,12 @@ export class Distiller {
     const trainableVars = variables.map((v) => v.variable);
     try {
       for (let epoch = startEpoch; epoch < epochs && step < totalSteps; epoch++) {
-        const order = Rng.derive(seed, 'epoch', epoch).shuffle(Array.from({ length: train.size }, (_, i) => i));
+        const batches = epoch === 0 ? epochBatches(0) : epochBatches(epoch);
+        if (batches.length !== stepsPerEpoch) {
+          throw this.fail(`data.train gives ${batches.length} batches in epoch ${epoch + 1} but ${stepsPerEpoch} in epoch 1`);
+        }
         for (let b = epoch === startEpoch ? startBatch : 0; b < stepsPerEpoch && step < totalSteps; b++) {
-          const batch = train.batch(order.slice(b * batchSize, (b + 1) * batchSize));
+          const batch = train.batch(batches[b]);
           let teacherOut: ModelOutputs = {};
           let learningRate = 0;
           let values: Float32Array;
@@ -342,6 +358,7 @@ export class Distiller {
     } finally {
       tf.dispose(bestWeights ?? []);
       optimizer.dispose();
+      for (const { loss, owned } of losses) if (owned) loss.dispose?.();
     }
   }
 }

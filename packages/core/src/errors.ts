@@ -20,6 +20,7 @@ export type DistilleryErrorCode =
   | 'mapping'       // a layer mapping that cannot be built
   | 'non-finite'    // a loss went NaN or infinite
   | 'checkpoint'    // a missing or inconsistent checkpoint
+  | 'data'          // a bad row, file or cache
   | 'backend';      // no usable backend
 
 /** Raised when training meets a NaN or infinite loss; the weights are left as after the last good step. */

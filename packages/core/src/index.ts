@@ -49,8 +49,11 @@ export { embeddingLookup, hardLabelLoss, linear, matMul2d } from './ops.js';
 export { supervised, supervisedLoss } from './losses/supervised.js';
 export { Rng } from './internals/rng.js';
 export {
-  assertRank, assertSameShape, checkChoiceOption, checkNumberOption, requireFeature, requireLayer, shapeText,
+  assertRank, assertSameShape, checkBooleanOption, checkChoiceOption, checkNumberOption, checkOneOf, requireFeature, requireLayer,
+  shapeText,
 } from './internals/checks.js';
 export type { TensorSite } from './internals/checks.js';
 export { consoleLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
+export { seededLinear } from './seeded-linear.js';
+export type { SeededLinear } from './seeded-linear.js';

@@ -114,6 +114,8 @@ export interface DistillationLoss {
   /** Learnable parts (e.g. TinyBERT projections), trained with the student. */
   readonly variables: tf.Variable[];
   compute(ctx: LossContext): LossResult;
+  /** Frees the loss's own tensors; the Distiller calls it when a stage that created the loss ends. */
+  dispose?(): void;
 }
 
 /** A source of batches the Distiller indexes into; examples are addressed by index. */
@@ -122,4 +124,10 @@ export interface BatchSource {
   readonly size: number;
   /** Builds the batch of the given example indices; the caller disposes it. */
   batch(indices: readonly number[]): Batch;
+  /**
+   * Optional: the batches of one training epoch as lists of example indices (e.g. length
+   * buckets). Must be deterministic for (epoch, seed) and give the same number of batches every
+   * epoch. Without it the Distiller shuffles all indices by seed and cuts batches of `batchSize`.
+   */
+  epochBatches?(epoch: number, seed: number, batchSize: number): number[][];
 }

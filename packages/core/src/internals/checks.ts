@@ -7,12 +7,21 @@ export interface TensorSite {
   who: string;
   /** The feature name, e.g. 'hidden'. */
   feature: string;
-  /** The layer index within the feature, when it is a per-layer list. */
+  /** The layer index within the feature, when it is a per-layer list (same on both sides). */
   layer?: number;
+  /** The teacher's layer index, when it differs from the student's. */
+  teacherLayer?: number;
+  /** The student's layer index, when it differs from the teacher's. */
+  studentLayer?: number;
 }
 
-const describe = (s: TensorSite) =>
-  `${s.who}: feature '${s.feature}'${s.layer === undefined ? '' : ` layer ${s.layer}`}`;
+const describe = (s: TensorSite) => {
+  let where = s.layer === undefined ? '' : ` layer ${s.layer}`;
+  if (s.teacherLayer !== undefined || s.studentLayer !== undefined) {
+    where += ` (teacher layer ${s.teacherLayer ?? '-'}, student layer ${s.studentLayer ?? '-'})`;
+  }
+  return `${s.who}: feature '${s.feature}'${where}`;
+};
 
 /** Formats a shape as [a, b, c]. */
 export const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
@@ -48,7 +57,7 @@ export function requireLayer(list: tf.Tensor[] | undefined, index: number,
   const layers = requireFeature(list, site);
   if (!Number.isInteger(index) || index < 0 || index >= layers.length) {
     throw new DistilleryError(
-      `${describe({ ...site, layer: index })}: the ${site.model} has ${layers.length} entries for this feature`, 'shape');
+      `${describe({ ...site, layer: index })}: the ${site.model} has ${layers.length} ${layers.length === 1 ? 'entry' : 'entries'} for this feature`, 'shape');
   }
   return layers[index];
 }
@@ -65,6 +74,24 @@ export function checkNumberOption(who: string, key: string, value: unknown,
   }
   if (opts.max !== undefined && value > opts.max) throw bad(`<= ${opts.max}`);
   return value;
+}
+
+/** Checks a boolean option; names the key and value. */
+export function checkBooleanOption(who: string, key: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') {
+    throw new DistilleryError(`${who}: option '${key}' must be true or false, got ${JSON.stringify(value)}`, 'config');
+  }
+  return value;
+}
+
+/** Checks that an option is one of the allowed values (strings or numbers); names the key, value and choices. */
+export function checkOneOf<T extends string | number>(who: string, key: string, value: unknown, choices: readonly T[]): T {
+  if (!choices.includes(value as T)) {
+    throw new DistilleryError(
+      `${who}: option '${key}' must be one of ${choices.map((c) => JSON.stringify(c)).join(', ')}, got ${JSON.stringify(value)}`,
+      'config');
+  }
+  return value as T;
 }
 
 /** Checks that a string option is one of the allowed values; names the key, value and choices. */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DistilleryError } from '../errors.js';
 import { encodeSafetensors, decodeSafetensors } from '../io/safetensors.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { Rng } from '../internals/rng.js';
 import { embeddingLookup } from '../ops.js';
 import type { Batch, Feature, ForwardOptions, ModelInfo, ModelOutputs, Student, Teacher } from '../types.js';
@@ -78,8 +79,8 @@ export class MlpClassifier implements Student {
     for (const v of this.trainableVariables) {
       tensors[v.name.replace(/^mlp\d+\//, '')] = { shape: [...v.shape], data: (await v.data()) as Float32Array };
     }
-    await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'distillery-mlp', ...this.config }, null, 2));
-    await fs.writeFile(path.join(dir, 'model.safetensors'), encodeSafetensors(tensors));
+    await writeFileAtomic(path.join(dir, 'model.safetensors'), encodeSafetensors(tensors));
+    await writeFileAtomic(path.join(dir, 'config.json'), JSON.stringify({ model_type: 'distillery-mlp', ...this.config }, null, 2));
   }
 
   /** Reads a model written by save(). */

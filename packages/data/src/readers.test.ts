@@ -1,0 +1,195 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger, type Logger } from '@distillery/core';
+import { BadRowError } from './bad-rows.js';
+import { LabelMap } from './labels.js';
+import { loadTextDataset, streamExamples } from './readers.js';
+
+let dir: string;
+beforeAll(async () => { dir = await fs.mkdtemp(path.join(os.tmpdir(), 'data-readers-')); });
+afterAll(async () => { await fs.rm(dir, { recursive: true, force: true }); });
+
+const write = async (name: string, text: string) => { const file = path.join(dir, name); await fs.writeFile(file, text); return file; };
+const capture = () => { const warnings: string[] = []; const logger: Logger = { info: () => {}, warn: (m) => warnings.push(m) }; return { logger, warnings }; };
+const quiet = { logger: silentLogger };
+
+describe('loadTextDataset: JSONL', () => {
+  it('reads text/label rows and maps labels to sorted ids', async () => {
+    const file = await write('a.jsonl', '{"text":"good film","label":"pos"}\n\n{"text":"bad film","label":"neg"}\n{"text":"fine","label":"pos"}');
+    const ds = await loadTextDataset(file, quiet);
+    expect(ds.labels!.names).toEqual(['neg', 'pos']);
+    expect(ds.examples).toEqual([{ text: 'good film', label: 1 }, { text: 'bad film', label: 0 }, { text: 'fine', label: 1 }]);
+    expect(ds.report).toMatchObject({ rows: 3, kept: 3, skipped: 0, blankLines: 1, badRows: [] });
+  });
+
+  it('reads pairs from text_a/text_b, numeric labels, and a given label order', async () => {
+    const file = await write('pairs.jsonl', '{"text_a":"a man sleeps","text_b":"nobody sleeps","label":2}\n{"text_a":"x","text_b":"y","label":0}\n');
+    const ds = await loadTextDataset(file, { ...quiet, labels: ['0', '1', '2'] });
+    expect(ds.examples).toEqual([{ text: 'a man sleeps', textPair: 'nobody sleeps', label: 2 }, { text: 'x', textPair: 'y', label: 0 }]);
+    const byName = await loadTextDataset(file, quiet);
+    expect(byName.labels!.names).toEqual(['0', '2']);
+  });
+
+  it('fails on the first bad row by default, with file, line and column', async () => {
+    const file = await write('bad.jsonl', '{"text":"ok","label":"a"}\n{"text":"broken", label:"a"}\n');
+    const error = await loadTextDataset(file, quiet).catch((e) => e);
+    expect(error).toBeInstanceOf(BadRowError);
+    expect(error.message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2: column 19: bad JSON`));
+    expect(error.row).toMatchObject({ file, line: 2, column: '19' });
+  });
+
+  it("skips bad rows with 'skip', counting every one and reporting the first few", async () => {
+    const lines = [
+      '{"text":"fine","label":"a"}',
+      '{"text":"","label":"a"}',              // empty text
+      '{"label":"b"}',                        // missing text
+      '[1,2]',                                // not an object
+      '{"text":"no label"}',                  // missing label
+      '{"text":"odd label","label":{"x":1}}', // label not a scalar
+      'not json',
+      '{"text":"fine too","label":"b"}',
+    ];
+    const file = await write('skip.jsonl', lines.join('\n'));
+    const { logger, warnings } = capture();
+    const ds = await loadTextDataset(file, { onBadRow: 'skip', maxReported: 3, logger });
+    expect(ds.examples).toEqual([{ text: 'fine', label: 0 }, { text: 'fine too', label: 1 }]);
+    expect(ds.report.rows).toBe(8);
+    expect(ds.report.kept + ds.report.skipped).toBe(ds.report.rows);
+    expect(ds.report.skipped).toBe(6);
+    expect(ds.report.badRows).toEqual([
+      { file, line: 2, column: "'text'", reason: 'empty text' },
+      { file, line: 3, column: "'text'", reason: 'text is missing, expected a string' },
+      { file, line: 4, reason: 'expected a JSON object, got [1,2]' },
+    ]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/skip.jsonl: skipped 6 bad rows of 8: .*:2: column 'text': empty text; .*\(and 3 more\)$/);
+  });
+
+  it('treats a label outside the given list as a bad row', async () => {
+    const file = await write('unknown.jsonl', '{"text":"a","label":"pos"}\n{"text":"b","label":"meh"}\n');
+    await expect(loadTextDataset(file, { ...quiet, labels: ['neg', 'pos'] }))
+      .rejects.toThrow(/unknown.jsonl:2: column 'label': unknown label "meh" \(known: "neg", "pos"\)/);
+    const ds = await loadTextDataset(file, { ...quiet, labels: ['neg', 'pos'], onBadRow: 'skip' });
+    expect(ds.examples).toEqual([{ text: 'a', label: 1 }]);
+    expect(ds.report.skipped).toBe(1);
+  });
+
+  it('reads regression targets as floats and rejects non-numbers', async () => {
+    const file = await write('sts.jsonl', '{"text_a":"a","text_b":"b","label":3.8}\n{"text_a":"c","text_b":"d","label":"0.5"}\n{"text_a":"e","text_b":"f","label":"high"}\n');
+    const ds = await loadTextDataset(file, { ...quiet, task: 'regression', onBadRow: 'skip' });
+    expect(ds.examples.map((e) => e.label)).toEqual([3.8, 0.5]);
+    expect(ds.labels).toBeUndefined();
+    expect(ds.report.badRows[0].reason).toMatch(/regression target "high" is not a finite number/);
+  });
+
+  it('accepts only the known bad-row policies', async () => {
+    const file = await write('policy.jsonl', '{"text":"a"}\n');
+    await expect(loadTextDataset(file, { ...quiet, onBadRow: 'ignore' as never })).rejects.toThrow(/onBadRow must be 'skip' or 'fail', got "ignore"/);
+  });
+
+  it('reads an unlabelled file, and fails clearly without a text column', async () => {
+    const file = await write('plain.jsonl', '{"sentence":"one"}\n{"sentence":"two"}\n');
+    const ds = await loadTextDataset(file, quiet);
+    expect(ds.examples).toEqual([{ text: 'one' }, { text: 'two' }]);
+    const other = await write('other.jsonl', '{"body":"one"}\n');
+    await expect(loadTextDataset(other, quiet)).rejects.toThrow(/other.jsonl:1: no text column \(looked for 'text', 'text_a', 'sentence', 'sentence1' among 'body'\); set columns.text/);
+    expect((await loadTextDataset(other, { ...quiet, columns: { text: 'body' } })).examples).toEqual([{ text: 'one' }]);
+  });
+});
+
+describe('loadTextDataset: CSV and TSV', () => {
+  it('reads a CSV with a header, quoted fields and custom column names', async () => {
+    const file = await write('reviews.csv', 'id,review,stars\r\n1,"Great, really ""great""",5\r\n2,"two\nlines",1\r\n');
+    const ds = await loadTextDataset(file, { ...quiet, columns: { text: 'review', label: 'stars' } });
+    expect(ds.examples).toEqual([{ text: 'Great, really "great"', label: 1 }, { text: 'two\nlines', label: 0 }]);
+    expect(ds.labels!.names).toEqual(['1', '5']);
+  });
+
+  it('reads GLUE TSV: header, unquoted fields with literal quotes, pairs (RTE layout)', async () => {
+    const file = await write('rte.tsv', 'index\tsentence1\tsentence2\tlabel\n0\tHe said "go\tShe went\tentailment\n1\tA\tB\tnot_entailment\n');
+    const ds = await loadTextDataset(file, quiet);
+    expect(ds.examples).toEqual([
+      { text: 'He said "go', textPair: 'She went', label: 0 },
+      { text: 'A', textPair: 'B', label: 1 },
+    ]);
+    expect(ds.labels!.names).toEqual(['entailment', 'not_entailment']);
+  });
+
+  it('reads a file without a header by column index (CoLA layout)', async () => {
+    const file = await write('cola.tsv', 'gj04\t1\t\tOur friends won\'t buy this analysis.\ngj04\t0\t*\tThey drank the pub.\n');
+    const ds = await loadTextDataset(file, { ...quiet, header: false, columns: { text: 3, label: 1 } });
+    expect(ds.examples).toEqual([{ text: "Our friends won't buy this analysis.", label: 1 }, { text: 'They drank the pub.', label: 0 }]);
+    await expect(loadTextDataset(file, { ...quiet, header: false, columns: { text: 'sentence' } }))
+      .rejects.toThrow(/columns.text is the name 'sentence' but the file has no header/);
+  });
+
+  it('reports wrong column counts, missing text and malformed quotes with line and column', async () => {
+    const file = await write('bad.csv', 'text,label\nfine,a\nonly one field\n,b\n"x"y,a\nok,b\n"open,a\n');
+    const ds = await loadTextDataset(file, { ...quiet, onBadRow: 'skip' });
+    expect(ds.examples).toEqual([{ text: 'fine', label: 0 }, { text: 'ok', label: 1 }]);
+    expect(ds.report.badRows).toEqual([
+      { file, line: 3, reason: '1 fields, expected 2 (as in the header)' },
+      { file, line: 4, column: "'text' (field 1)", reason: 'empty text' },
+      { file, line: 5, column: "'text' (field 1)", reason: 'text after the closing quote of a quoted field' },
+      { file, line: 7, column: "'text' (field 1)", reason: 'unterminated quoted field (opened on line 7, still open at the end of the input)' },
+    ]);
+    await expect(loadTextDataset(file, quiet)).rejects.toThrow(/bad.csv:3: 1 fields, expected 2 \(as in the header\)/);
+    await expect(loadTextDataset(file, { ...quiet, columns: { label: 'class' } })).rejects.toThrow(/columns.label 'class' is not in the header \('text', 'label'\)/);
+  });
+
+  it('infers the format from the extension and asks for it otherwise', async () => {
+    const file = await write('data.txt', 'text\nx\n');
+    await expect(loadTextDataset(file, quiet)).rejects.toThrow(/cannot tell the format from the extension/);
+    expect((await loadTextDataset(file, { ...quiet, format: 'csv' })).examples).toEqual([{ text: 'x' }]);
+  });
+});
+
+describe('streamExamples', () => {
+  it('streams a labelled file through a saved label list', async () => {
+    const labelsFile = path.join(dir, 'labels.json');
+    await new LabelMap(['neg', 'pos']).save(labelsFile);
+    const file = await write('stream.csv', 'text,label\na,pos\nb,neg\nc,what\n');
+    const stream = streamExamples(file, { ...quiet, labels: await LabelMap.load(labelsFile), onBadRow: 'skip' });
+    const seen = [];
+    for await (const e of stream) seen.push(e);
+    expect(seen).toEqual([{ text: 'a', label: 1 }, { text: 'b', label: 0 }]);
+    expect(stream.report).toMatchObject({ rows: 3, kept: 2, skipped: 1 });
+    expect(stream.report.badRows[0]).toEqual({ file, line: 4, column: "'label' (field 2)", reason: 'unknown label "what" (known: "neg", "pos")' });
+    await expect((async () => { for await (const _ of stream) { /* second read */ } })()).rejects.toThrow(/can be read once/);
+  });
+
+  it('refuses to stream class labels without a label list', async () => {
+    const file = await write('nolist.jsonl', '{"text":"a","label":"x"}\n');
+    await expect((async () => { for await (const _ of streamExamples(file, quiet)) { /* read */ } })())
+      .rejects.toThrow(/nolist.jsonl:1: a streamed classification file needs option 'labels'/);
+  });
+
+  it('streams a generated 100k-row transfer set; stopping early reads only the beginning', async () => {
+    const file = path.join(dir, 'transfer.jsonl');
+    const handle = await fs.open(file, 'w');
+    for (let start = 0; start < 100_000; start += 20_000) {
+      await handle.write(Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ text: `transfer sentence number ${start + i}` })).join('\n') + '\n');
+    }
+    await handle.close();
+    let count = 0;
+    let lengthSum = 0;
+    const stream = streamExamples(file, { ...quiet, highWaterMark: 16384 });
+    for await (const e of stream) { count++; lengthSum += e.text.length; }
+    expect(count).toBe(100_000);
+    expect(stream.report).toMatchObject({ rows: 100_000, kept: 100_000, skipped: 0 });
+    expect(lengthSum).toBeGreaterThan(2_800_000);
+    // Stopping early reads only the beginning.
+    const first = [];
+    for await (const e of streamExamples(file, quiet)) { first.push(e.text); if (first.length === 3) break; }
+    expect(first).toEqual(['transfer sentence number 0', 'transfer sentence number 1', 'transfer sentence number 2']);
+  });
+
+  it('reads from a stream with a format and a name for errors', async () => {
+    async function* chunks() { yield 'text\tlabel\n'; yield 'x\t1\ny\t'; yield '\n'; }
+    await expect((async () => { for await (const _ of streamExamples(chunks(), { ...quiet, format: 'tsv', name: 'stdin', labels: ['0', '1'] })) { /* read */ } })())
+      .rejects.toThrow(/^stdin:3: column 'label' \(field 2\): missing label/);
+    await expect(streamExamples(chunks(), quiet)[Symbol.asyncIterator]().next()).rejects.toThrow(/needs option 'format'/);
+  });
+});

@@ -1,0 +1,172 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  assertRank, assertSameShape, checkChoiceOption, checkNumberOption, defineLossPlugin, DistilleryError, requireFeature,
+  requireLayer, shapeText, type Batch, type DistillationLoss, type Feature, type LossResult, type ModelOutputs,
+  type PluginEnv,
+} from '@distillery/core';
+import { cosineDistance, maskedLmCrossEntropy, rowKl, selectedMean } from './terms.js';
+
+/** Options of the DistilBERT triple loss. */
+export interface DistilbertCosineOptions {
+  /** Softmax temperature T of the ce term (> 0). @default 2 */
+  temperature?: number;
+  /** Weight α_ce of the soft-target term T²·KL (>= 0). @default 5 */
+  alphaCe?: number;
+  /** Weight α_mlm of the masked-LM cross-entropy (>= 0); target 'mlm' only. @default 2 */
+  alphaMlm?: number;
+  /** Weight α_cos of the cosine term on the last hidden layer (>= 0). @default 1 */
+  alphaCos?: number;
+  /** ce compares the masked-LM logits [B, S, V] ('mlm', general distillation) or classification logits [B, C] ('logits', task stage). @default 'mlm' */
+  target?: 'mlm' | 'logits';
+  /** Target 'mlm': ce only at masked positions (mlmLabels ≠ −100), not every token (HF `restrict_ce_to_mask`). @default false */
+  restrictToMasked?: boolean;
+}
+
+/** What distilbertCosineLoss checks early when it knows the stage; a plugin's PluginEnv fits. */
+export type DistilbertCosineEnv = Pick<PluginEnv, 'teacherInfo' | 'studentInfo'>;
+
+const WHO = 'distilbert-cosine';
+const OPTION_KEYS = ['temperature', 'alphaCe', 'alphaMlm', 'alphaCos', 'target', 'restrictToMasked'] as const satisfies
+  readonly (keyof DistilbertCosineOptions)[];
+const fail = (message: string, code: 'config' | 'shape' = 'config') => new DistilleryError(`${WHO}: ${message}`, code);
+
+/**
+ * DistilBERT's triple loss (Sanh et al. 2019, "DistilBERT, a distilled version of BERT"):
+ *
+ *   total = α_ce · ce + α_mlm · mlm + α_cos · cos,   p^T = softmax(z / T)
+ *
+ * - ce  = T² · Σ_v p_t^T (log p_t^T − log p_s^T), mean over the selected positions: non-padding tokens
+ *         (attentionMask), or the masked ones (mlmLabels ≠ −100) with restrictToMasked.
+ * - mlm = cross-entropy of the student's mlmLogits with mlmLabels, mean over labels ≠ −100.
+ * - cos = 1 − cos(h_s, h_t) on the LAST hidden layer, mean over non-padding tokens (CosineEmbeddingLoss, target +1).
+ *
+ * Follows Hugging Face `examples/research_projects/distillation/distiller.py` (`Distiller.step`): KLDivLoss
+ * 'batchmean' over the selected rows · T², CrossEntropyLoss(ignore_index=-100), CosineEmbeddingLoss 'mean'.
+ * Where the reference divides 0 by 0 (no selected position, no masked token) this loss gives 0. A term whose α
+ * is 0 is neither computed nor reported, and its features are not requested (as the reference skips it).
+ * Target 'logits' (task stage): ce is the same KL on classification logits [B, C], mean over rows; the mlm term
+ * does not exist there (add 'supervised' or 'hinton' for hard labels); cos stays on the last hidden layer.
+ */
+export function distilbertCosineLoss(
+  { temperature = 2, alphaCe = 5, alphaMlm, alphaCos = 1, target = 'mlm', restrictToMasked = false }: DistilbertCosineOptions = {},
+  env?: DistilbertCosineEnv,
+): DistillationLoss {
+  const T = checkNumberOption(WHO, 'temperature', temperature, { min: 0, minExclusive: true });
+  const kind = checkChoiceOption(WHO, 'target', target, ['mlm', 'logits']);
+  const aCe = checkNumberOption(WHO, 'alphaCe', alphaCe, { min: 0 });
+  const aCos = checkNumberOption(WHO, 'alphaCos', alphaCos, { min: 0 });
+  const aMlm = checkNumberOption(WHO, 'alphaMlm', alphaMlm ?? (kind === 'mlm' ? 2 : 0), { min: 0 });
+  if (typeof restrictToMasked !== 'boolean') {
+    throw fail(`option 'restrictToMasked' must be true or false, got ${JSON.stringify(restrictToMasked)}`);
+  }
+  // Options that would be silently ignored are most likely mistakes.
+  if (kind === 'logits' && aMlm > 0) throw fail(`option 'alphaMlm' applies to target 'mlm' only; target 'logits' has no MLM term`);
+  if (kind === 'logits' && restrictToMasked) throw fail(`option 'restrictToMasked' applies to target 'mlm' only`);
+  if (aCe + aMlm + aCos === 0) throw fail(`alphaCe, alphaMlm and alphaCos are all 0: the loss would be constant`);
+  if (aCos > 0 && env && env.teacherInfo.hiddenSize !== env.studentInfo.hiddenSize) {
+    throw fail(`the cos term needs equal hidden sizes, got teacher ${env.teacherInfo.hiddenSize} and student ` +
+      `${env.studentInfo.hiddenSize} (DistilBERT initialises the student from the teacher's layers); or set alphaCos: 0`, 'shape');
+  }
+  const logitsFeature: Feature = kind === 'mlm' ? 'mlmLogits' : 'logits';
+  const features = (student: boolean) => new Set<Feature>([
+    ...(aCe > 0 || (student && aMlm > 0) ? [logitsFeature] : []), ...(aCos > 0 ? ['hidden' as const] : []),
+  ]);
+
+  /** mlmLabels [B, S], checked against the logits and the vocabulary. */
+  const labelsOf = (batch: Batch, zs: tf.Tensor): tf.Tensor => {
+    const labels = batch.mlmLabels;
+    if (!labels) {
+      const why = aMlm > 0 ? `the mlm term (alphaMlm ${aMlm})` : 'restrictToMasked';
+      throw fail(`the batch has no mlmLabels ([B, S], −100 where not masked), which ${why} needs; mask the ` +
+        `inputs (DistilBERT masks 15 % of tokens)${aMlm > 0 ? ' or set alphaMlm: 0' : ''}`);
+    }
+    if (labels.rank !== 2 || labels.shape[0] !== zs.shape[0] || labels.shape[1] !== zs.shape[1]) {
+      throw fail(`batch mlmLabels ${shapeText(labels.shape)} does not fit feature 'mlmLogits' ${shapeText(zs.shape)}`, 'shape');
+    }
+    const vocab = zs.shape[2] as number;
+    const ids = labels.dataSync();
+    const bad = ids.findIndex((id) => id !== -100 && !(Number.isInteger(id) && id >= 0 && id < vocab));
+    if (bad >= 0) {
+      throw fail(`mlmLabels[${Math.floor(bad / labels.shape[1]!)}][${bad % labels.shape[1]!}] = ${ids[bad]} is neither ` +
+        `−100 nor a token id of the ${vocab}-token vocabulary`, 'shape');
+    }
+    return labels;
+  };
+
+  const logitsOf = (teacher: ModelOutputs, student: ModelOutputs, batch: Batch) => {
+    const rank = kind === 'mlm' ? 3 : 2;
+    const zs = requireFeature(student[logitsFeature], { who: WHO, feature: logitsFeature, model: 'student' });
+    assertRank(zs, rank, { who: WHO, feature: logitsFeature, model: 'student' });
+    if (kind === 'mlm' && (zs.shape[0] !== batch.attentionMask.shape[0] || zs.shape[1] !== batch.attentionMask.shape[1])) {
+      throw fail(`feature 'mlmLogits' ${shapeText(zs.shape)} does not fit the batch's attentionMask ` +
+        `${shapeText(batch.attentionMask.shape)} (expected [B, S, V] and [B, S])`, 'shape');
+    }
+    if (aCe === 0) return { zs };
+    const zt = requireFeature(teacher[logitsFeature], { who: WHO, feature: logitsFeature, model: 'teacher' });
+    assertRank(zt, rank, { who: WHO, feature: logitsFeature, model: 'teacher' });
+    assertSameShape(zt, zs, { who: WHO, feature: logitsFeature });
+    if (kind === 'logits' && zs.shape[1] === 1) {
+      throw fail(`feature 'logits' has shape ${shapeText(zs.shape)}, a one-output (regression) head, where a softmax ` +
+        `over classes is meaningless; use 'hinton' with softLoss 'mse'`, 'shape');
+    }
+    return { zt, zs };
+  };
+
+  const hiddenOf = (teacher: ModelOutputs, student: ModelOutputs, batch: Batch, ti: number, si: number) => {
+    const ht = requireLayer(teacher.hidden, ti, { who: WHO, feature: 'hidden', model: 'teacher' });
+    const hs = requireLayer(student.hidden, si, { who: WHO, feature: 'hidden', model: 'student' });
+    assertRank(ht, 3, { who: WHO, feature: 'hidden', layer: ti, model: 'teacher' });
+    assertRank(hs, 3, { who: WHO, feature: 'hidden', layer: si, model: 'student' });
+    const site = `feature 'hidden' (last layer: teacher index ${ti}, student index ${si})`;
+    const both = `teacher shape ${shapeText(ht.shape)}, student shape ${shapeText(hs.shape)}`;
+    if (ht.shape[2] !== hs.shape[2]) {
+      throw fail(`${site}: the cos term needs equal hidden sizes, got teacher ${ht.shape[2]} and student ${hs.shape[2]} ` +
+        `(${both})`, 'shape');
+    }
+    const [b, s] = batch.attentionMask.shape;
+    if (ht.shape[0] !== b || hs.shape[0] !== b || ht.shape[1] !== s || hs.shape[1] !== s) {
+      throw fail(`${site}: ${both} do not fit the batch's attentionMask ${shapeText([b, s])}`, 'shape');
+    }
+    return { ht, hs };
+  };
+
+  return {
+    name: WHO,
+    teacherFeatures: features(false),
+    studentFeatures: features(true),
+    variables: [],
+    compute({ teacher, student, batch, teacherInfo, studentInfo }): LossResult {
+      const { zt, zs } = aCe > 0 || aMlm > 0 ? logitsOf(teacher, student, batch) : {};
+      const labels = zs && (aMlm > 0 || (aCe > 0 && restrictToMasked)) ? labelsOf(batch, zs) : undefined;
+      const hidden = aCos > 0 ? hiddenOf(teacher, student, batch, teacherInfo.numLayers, studentInfo.numLayers) : undefined;
+      return tf.tidy((): { total: tf.Scalar; terms: Record<string, tf.Scalar> } => {
+        const tokens = tf.cast(batch.attentionMask, 'float32');
+        const terms: Record<string, tf.Scalar> = {};
+        const weighted: tf.Scalar[] = [];
+        if (aCe > 0) {
+          const kl = rowKl(zt!, zs!, T);
+          const rows = kind === 'logits' ? tf.mean(kl)
+            : selectedMean(kl, restrictToMasked ? tf.cast(tf.notEqual(labels!, -100), 'float32') : tokens);
+          terms.ce = tf.mul(rows, T * T) as tf.Scalar;
+          weighted.push(tf.mul(terms.ce, aCe) as tf.Scalar);
+        }
+        if (aMlm > 0) {
+          terms.mlm = maskedLmCrossEntropy(zs!, labels!);
+          weighted.push(tf.mul(terms.mlm, aMlm) as tf.Scalar);
+        }
+        if (hidden) {
+          terms.cos = selectedMean(cosineDistance(hidden.hs, hidden.ht), tokens);
+          weighted.push(tf.mul(terms.cos, aCos) as tf.Scalar);
+        }
+        return { total: tf.addN(weighted) as tf.Scalar, terms };
+      });
+    },
+  };
+}
+
+/** The 'distilbert-cosine' loss plugin: DistilBERT's soft-target + masked-LM + cosine triple loss. */
+export const distilbertCosine = defineLossPlugin<DistilbertCosineOptions>({
+  name: WHO,
+  optionKeys: OPTION_KEYS,
+  create: (options, env) => distilbertCosineLoss(options, env),
+});

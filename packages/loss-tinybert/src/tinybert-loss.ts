@@ -1,0 +1,150 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  assertRank, checkChoiceOption, checkNumberOption, defineLossPlugin, DistilleryError, linear, requireLayer, Rng,
+  shapeText, type DistillationLoss, type Feature, type LayerPair, type LossResult, type PluginEnv,
+  seededLinear, type SeededLinear,
+} from '@distillery/core';
+import { checkLayersOption, featurePairs, type TinybertLayers } from './internals/pairs.js';
+import { predictionLoss } from './prediction.js';
+
+/** Options of the TinyBERT loss. */
+export interface TinybertOptions {
+  /** 'intermediate': attention + hidden terms; 'prediction': soft cross-entropy of the logits. @default 'intermediate' */
+  stage?: 'intermediate' | 'prediction';
+  /** T of the prediction stage, p^T = softmax(z / T), with no T² factor (reference `--temperature`). @default 1 */
+  temperature?: number;
+  /** 'shared': one learned map H_s → H_t for every hidden pair (the reference's `fit_dense`); 'per-layer': one per pair. @default 'shared' */
+  projection?: 'shared' | 'per-layer';
+  /** Explicit pairs per feature (list indices), overriding the stage's mapping. @default the stage's mapping, else uniform */
+  layers?: TinybertLayers;
+}
+
+/** What tinybertLoss needs from the stage: both models' shapes; the stage's mapping and seed when it has them. */
+export type TinybertEnv = Pick<PluginEnv, 'teacherInfo' | 'studentInfo'> & Partial<Pick<PluginEnv, 'mapping' | 'seed' | 'logger'>>;
+
+/** The TinyBERT loss; dispose() frees its projections. */
+export type TinybertLoss = DistillationLoss & { dispose(): void };
+
+const WHO = 'tinybert';
+const INTERMEDIATE: ReadonlySet<Feature> = new Set(['hidden', 'attentionScores']);
+const OPTION_KEYS = ['stage', 'temperature', 'projection', 'layers'] as const satisfies readonly (keyof TinybertOptions)[];
+/** Scores at or below this are the additive key mask (−10000·(1 − m)), not attention: the reference zeroes them. */
+const MASKED = -100;
+
+/**
+ * r(x) = 0 where x ≤ −100, else x. A customGrad because tfjs records the comparison on the tape when x is the
+ * student's (differentiable) scores, and LessEqual has no gradient: a plain tf.where fails in training.
+ */
+const dropMasked = (x: tf.Tensor): tf.Tensor => {
+  const op = tf.customGrad((input, save) => {
+    const v = input as tf.Tensor;
+    (save as tf.GradSaveFunc)([v]);
+    return {
+      value: tf.where(tf.lessEqual(v, MASKED), tf.zerosLike(v), v),
+      gradFunc: (dy, [saved]) => tf.where(tf.lessEqual(saved, MASKED), tf.zerosLike(dy as tf.Tensor), dy as tf.Tensor),
+    };
+  });
+  return op(x);
+};
+
+const pairText = (f: Feature, p: LayerPair) => `feature '${f}' student ${f}[${p.student}] ↔ teacher ${f}[${p.teacher}]`;
+const refuse = (key: string, stage: string) =>
+  new DistilleryError(`${WHO}: option '${key}' does nothing in stage '${stage}'; remove it`, 'config');
+
+/**
+ * Jiao et al. (2020), "TinyBERT: Distilling BERT for Natural Language Understanding". Follows the reference
+ * `huawei-noah/Pretrained-Language-Model/TinyBERT` (`task_distill.py`, `general_distill.py`):
+ *
+ *   attention  = Σ_pairs MSE( r(S_s), r(S_t) ),  S pre-softmax scores incl. −10000·(1 − m), r(x) = x ≤ −100 ? 0 : x,
+ *                mean over B·A·S·S (padded query rows stay in)
+ *   hidden     = Σ_pairs MSE( h_s·W + b , h_t ),  embeddings (index 0) included, no padding mask
+ *   prediction = mean over B·C of −p_t^T · log p_s^T  (no T²);  MSE(z_s, z_t) for a one-output head
+ *
+ * Pairs: uniform, student layer i ↔ teacher i·N/M. W (the reference's `fit_dense`) is applied even when
+ * H_s = H_t, as the reference does; it is initialised like torch nn.Linear, U(−1/√H_s, 1/√H_s), from the stage seed.
+ */
+export function tinybertLoss(
+  { stage = 'intermediate', temperature, projection, layers }: TinybertOptions = {}, env: TinybertEnv,
+): TinybertLoss {
+  const which = checkChoiceOption(WHO, 'stage', stage, ['intermediate', 'prediction']);
+  if (!env?.teacherInfo || !env.studentInfo) {
+    throw new DistilleryError(`${WHO}: tinybertLoss(options, env) needs env.teacherInfo and env.studentInfo`, 'config');
+  }
+  if (which === 'prediction') {
+    if (projection !== undefined) throw refuse('projection', which);
+    if (layers !== undefined) throw refuse('layers', which);
+    return predictionLoss(WHO, checkNumberOption(WHO, 'temperature', temperature ?? 1, { min: 0, minExclusive: true }));
+  }
+  if (temperature !== undefined) throw refuse('temperature', which);
+  const perLayer = checkChoiceOption(WHO, 'projection', projection ?? 'shared', ['shared', 'per-layer']) === 'per-layer';
+  const explicitPairs = layers === undefined ? undefined : checkLayersOption(WHO, layers);
+  const { teacherInfo, studentInfo } = env;
+  if (teacherInfo.numHeads !== studentInfo.numHeads) {
+    throw new DistilleryError(`${WHO}: feature 'attentionScores': head counts differ (teacher ${teacherInfo.numHeads}, ` +
+      `student ${studentInfo.numHeads}); TinyBERT's attention loss compares the heads one to one`, 'config');
+  }
+  const attentionPairs = featurePairs(WHO, 'attentionScores', teacherInfo, studentInfo, explicitPairs, env.mapping);
+  const hiddenPairs = featurePairs(WHO, 'hidden', teacherInfo, studentInfo, explicitPairs, env.mapping);
+  const list = (f: Feature, pairs: LayerPair[]) => `${f} ${pairs.map((p) => `${p.student}↔${p.teacher}`).join(', ')}`;
+  env.logger?.info(`${WHO}: pairs (student↔teacher list indices) ${list('attentionScores', attentionPairs)}; ` +
+    `${list('hidden', hiddenPairs)}; projection '${perLayer ? 'per-layer' : 'shared'}'`);
+  const seed = env.seed ?? 42;
+  const [hs, ht] = [studentInfo.hiddenSize, teacherInfo.hiddenSize];
+  const maps: SeededLinear[] = perLayer
+    ? hiddenPairs.map((_, i) => seededLinear(hs, ht, Rng.derive(seed, WHO, 'fit_dense', i), `${WHO}_fit_dense${i}`))
+    : [seededLinear(hs, ht, Rng.derive(seed, WHO, 'fit_dense'), `${WHO}_fit_dense`)];
+
+  type Lists = { teacher: tf.Tensor[] | undefined; student: tf.Tensor[] | undefined };
+  const checked = (f: 'hidden' | 'attentionScores', p: LayerPair, outputs: Lists) => {
+    const rank = f === 'hidden' ? 3 : 4;
+    const t = requireLayer(outputs.teacher, p.teacher, { who: WHO, feature: f, model: 'teacher' });
+    const s = requireLayer(outputs.student, p.student, { who: WHO, feature: f, model: 'student' });
+    assertRank(t, rank, { who: WHO, feature: f, layer: p.teacher, model: 'teacher' });
+    assertRank(s, rank, { who: WHO, feature: f, layer: p.student, model: 'student' });
+    return [t, s] as const;
+  };
+  const fail = (f: Feature, p: LayerPair, t: tf.Tensor, s: tf.Tensor, why: string) => new DistilleryError(
+    `${WHO}: ${pairText(f, p)}: teacher shape ${shapeText(t.shape)}, student shape ${shapeText(s.shape)}: ${why}`, 'shape');
+
+  return {
+    name: WHO,
+    teacherFeatures: INTERMEDIATE,
+    studentFeatures: INTERMEDIATE,
+    variables: maps.flatMap((m) => [m.weight, m.bias]),
+    compute({ teacher, student }): LossResult {
+      const scores = attentionPairs.map((p) => {
+        const [t, s] = checked('attentionScores', p, { teacher: teacher.attentionScores, student: student.attentionScores });
+        if (t.shape[1] !== s.shape[1]) throw fail('attentionScores', p, t, s, `head counts differ (${t.shape[1]} vs ${s.shape[1]})`);
+        if (t.shape.some((d, k) => d !== s.shape[k])) throw fail('attentionScores', p, t, s, 'shapes differ');
+        return [t, s] as const;
+      });
+      const states = hiddenPairs.map((p, i) => {
+        const [t, s] = checked('hidden', p, { teacher: teacher.hidden, student: student.hidden });
+        const { weight } = maps[perLayer ? i : 0];
+        if (t.shape[0] !== s.shape[0] || t.shape[1] !== s.shape[1]) throw fail('hidden', p, t, s, 'batch or sequence sizes differ');
+        if (s.shape[2] !== weight.shape[0] || t.shape[2] !== weight.shape[1]) {
+          throw fail('hidden', p, t, s, `the projection maps ${weight.shape[0]} → ${weight.shape[1]}`);
+        }
+        return [t, s] as const;
+      });
+      return tf.tidy(() => {
+        const attention = tf.addN(scores.map(([t, s]) => tf.mean(tf.squaredDifference(dropMasked(s), dropMasked(t))))) as tf.Scalar;
+        const hidden = tf.addN(states.map(([t, s], i) => {
+          const { weight, bias } = maps[perLayer ? i : 0];
+          return tf.mean(tf.squaredDifference(linear(s, weight, bias), t));
+        })) as tf.Scalar;
+        return { total: tf.add(attention, hidden) as tf.Scalar, terms: { attention, hidden } };
+      });
+    },
+    dispose() {
+      tf.dispose(maps.flatMap((m) => [m.weight, m.bias]));
+    },
+  };
+}
+
+/** The 'tinybert' loss plugin: TinyBERT's intermediate (attention + hidden) or prediction distillation. */
+export const tinybert = defineLossPlugin<TinybertOptions>({
+  name: WHO,
+  optionKeys: OPTION_KEYS,
+  create: (options, env) => tinybertLoss(options, env),
+});
