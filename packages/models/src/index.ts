@@ -17,3 +17,4 @@ export { initFromTeacher } from './bert/init-from-teacher.js';
 export type { InitFromTeacherOptions } from './bert/init-from-teacher.js';
 export { bertStudent, bertTeacher } from './bert/plugins.js';
 export type { BertStudentOptions, BertTeacherOptions } from './bert/plugins.js';
+export { BERT_TFJS_FORMAT, loadBertFromTfjs, saveBertToTfjs } from './bert/tfjs-model.js';
