@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  arraySource, createDistillery, defineLossPlugin, evaluate, loadCheckpoint, NonFiniteLossError,
+  arraySource, createDistillery, defineLossPlugin, defineTeacherPlugin, evaluate, loadCheckpoint, NonFiniteLossError,
   selectBackend, silentLogger, type DistillationLoss, type Feature, type StageConfig,
 } from '@distillery/core';
 import { MlpClassifier, syntheticTask } from '@distillery/core/testing';
@@ -253,6 +253,32 @@ describe('pipelines', () => {
     }));
     expect(result.steps).toBe(4);
     expect(seen.map((b) => b.length)).toEqual([100, 60, 60, 100]);
+  });
+
+  it('frees a teacher built from a plugin when its stage ends, but not one handed in', async () => {
+    const built: MlpClassifier[] = [];
+    const mlpTeacher = defineTeacherPlugin<{ seed: number }>({
+      name: 'mlp', create: ({ seed }) => {
+        const m = newStudent(seed);
+        built.push(m);
+        return Object.assign(m.asTeacher(), { dispose: () => m.dispose() });
+      },
+    });
+    const spyLoss: DistillationLoss = {
+      name: 'spy', teacherFeatures: new Set<Feature>(['logits']), studentFeatures: new Set<Feature>(['logits']), variables: [],
+      compute: ({ teacher, student }) => tf.tidy(() => {
+        const t = tf.mean(tf.squaredDifference(teacher.logits!, student.logits!)) as tf.Scalar;
+        return { total: t, terms: {} };
+      }),
+    };
+    const handedIn = newStudent(11);
+    const d = createDistillery({ logger: silentLogger, plugins: [mlpTeacher] });
+    await d.runStage(supervisedStage({ teacher: { use: 'mlp', options: { seed: 3 } }, losses: [{ use: spyLoss }], epochs: 1 }));
+    await d.runStage(supervisedStage({ teacher: handedIn.asTeacher(), losses: [{ use: spyLoss }], epochs: 1 }));
+    expect(built).toHaveLength(1);
+    expect(built[0].trainableVariables.every((v) => v.isDisposed)).toBe(true);
+    expect(handedIn.trainableVariables.some((v) => v.isDisposed)).toBe(false);
+    handedIn.dispose();
   });
 });
 

@@ -41,6 +41,9 @@ export interface PipelineResult {
   students: Map<string, Student>;
 }
 
+const isPluginRef = (x: unknown): x is PluginRef =>
+  typeof x === 'object' && x !== null && typeof (x as PluginRef).use === 'string' && !isModel(x);
+
 const isModel = (x: unknown): x is Teacher =>
   typeof x === 'object' && x !== null && typeof (x as Teacher).forward === 'function';
 
@@ -127,7 +130,13 @@ export class Distillery {
       const child = this.container.createChildContainer();
       const resolved: ResolvedStage = { config, teacher, student };
       child.register(StageToken, { useValue: resolved });
-      const result = await child.resolve(Distiller).run(options);
+      let result: StageResult;
+      try {
+        result = await child.resolve(Distiller).run(options);
+      } finally {
+        // A teacher built here from a plugin serves only this stage.
+        if (config.teacher && isPluginRef(config.teacher)) teacher?.dispose?.();
+      }
       results.push(result);
       students.set(config.name, student);
       if (result.status === 'interrupted') return { status: 'interrupted', stages: results, students };

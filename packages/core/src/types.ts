@@ -59,6 +59,8 @@ export interface Teacher {
   /** The features forward() can produce. */
   readonly emits: ReadonlySet<Feature>;
   forward(batch: Batch, features: ReadonlySet<Feature>, options?: ForwardOptions): ModelOutputs;
+  /** Frees the model's weights; a pipeline calls it on teachers it built from a plugin once their stage ends. */
+  dispose?(): void;
 }
 
 /** Per-call forward options. */

@@ -66,7 +66,8 @@ export const bertTeacher = defineTeacherPlugin<BertTeacherOptions>({
   async create(options, env) {
     const model = await build(options, env, "teacher plugin 'bert'");
     env.logger.info(`teacher ${model.name}: ${model.parameterCount()} parameters`);
-    return model.asTeacher();
+    // The view owns the model it was built for: the pipeline frees it when the stage ends.
+    return Object.assign(model.asTeacher(), { dispose: () => model.dispose() });
   },
 });
 
