@@ -9,11 +9,35 @@ export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export interface BackendChoice {
   backend: string;
   skipped: { backend: string; reason: string }[];
+  /** wasm kernels replaced by @distillery/backend-native's (empty when it is absent or off). */
+  nativeKernels: string[];
 }
 
 // Held in variables so bundlers and tsc do not try to resolve the optional packages.
 const NODE_GPU = '@tensorflow/tfjs-node-gpu';
 const NODE_CPU = '@tensorflow/tfjs-node';
+const NATIVE = '@distillery/backend-native';
+
+/**
+ * Registers @distillery/backend-native's kernels on the wasm backend when that optional package is
+ * installed; returns what they replaced and the line that says so (or why not).
+ */
+async function tryNativeKernels(): Promise<{ replaced: string[]; line: string }> {
+  let native: { enableNativeKernels(options: { logger: Logger }): { replaced: string[] } };
+  try {
+    native = await import(NATIVE);
+  } catch (error) {
+    const { code, message } = error as NodeJS.ErrnoException;
+    // Not found names the package itself; a missing file or dependency inside it is a load failure.
+    const absent = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(`'${NATIVE}'`);
+    const why = absent ? `${NATIVE} is not installed (optional)` : `${NATIVE} failed to load: ${message}`;
+    return { replaced: [], line: `native kernels: off, ${why}` };
+  }
+  // enableNativeKernels logs exactly one line (what it replaced, or why it changed nothing): keep it for ours.
+  let line = 'native kernels: off';
+  const capture: Logger = { info: (m) => { line = m; }, warn: (m) => { line = m; } };
+  return { replaced: native.enableNativeKernels({ logger: capture }).replaced, line };
+}
 
 async function tryNode(pkg: string): Promise<string | undefined> {
   try {
@@ -76,9 +100,10 @@ export async function selectBackend(preference: BackendPreference = 'auto', logg
     const reason = await attempt();
     if (reason === undefined) {
       const why = skipped.length ? ` (skipped ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : '';
-      logger.info(`backend: ${tf.getBackend()}${why}`);
+      const native = tf.getBackend() === 'wasm' ? await tryNativeKernels() : undefined;
+      logger.info(`backend: ${tf.getBackend()}${why}${native ? `; ${native.line}` : ''}`);
       selected = true;
-      return { backend: tf.getBackend(), skipped };
+      return { backend: tf.getBackend(), skipped, nativeKernels: native?.replaced ?? [] };
     }
     skipped.push({ backend: name, reason });
   }

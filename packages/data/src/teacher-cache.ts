@@ -273,7 +273,8 @@ export class TeacherCache {
         const { chunk, row } = locate(i);
         if (chunk.data.get(ROW_HASH)![row] !== hashes[r]) {
           throw new DistilleryError(`teacher cache ${this.dir}: the tokens of example ${i} differ from those the cache was built from ` +
-            `(a different dataset, or inputs that change between reads such as MLM masking: cache the unmasked source)`, 'config');
+            `(a different dataset, or inputs that change between reads). MLM stages cannot use the teacher cache: masking ` +
+            `draws new positions on every read and the teacher must see the masked inputs, so give such a stage the live teacher`, 'config');
         }
       });
       const width = batch.inputIds.shape[1];

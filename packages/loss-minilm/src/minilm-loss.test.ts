@@ -454,6 +454,25 @@ describe('minilm errors', () => {
     expect(() => minilmLoss({ version: 2, teacherLayer: 3 }, { ...env, mapping: uniform() })).toThrow(/teacherLayer' and the stage mapping 'uniform'/);
   });
 
+  it('wraps a mapping\'s own error, naming the loss and the feature, with the original as cause', () => {
+    const thrownBy = (f: () => unknown): Error => {
+      try { f(); } catch (error) { return error as Error; }
+      throw new Error('expected the call to throw');
+    };
+    // The default lastLayer mapping refuses a student deeper than the teacher.
+    const deep = thrownBy(() => minilmLoss({}, { teacherInfo: info(2, 2, 8), studentInfo: info(4, 2, 8) }));
+    expect(deep).toBeInstanceOf(DistilleryError);
+    expect((deep as DistilleryError).code).toBe('mapping');
+    expect(deep.message).toBe(`minilm: feature 'attentionScores': cannot pair the teacher's 2 layers with the student's 4: ` +
+      `lastLayer mapping: the student has more layers (4) than the teacher (2)`);
+    expect((deep.cause as Error).message).toBe('lastLayer mapping: the student has more layers (4) than the teacher (2)');
+    // A stage mapping without pairs for a feature the loss reads.
+    const env: MiniLmEnv = { teacherInfo: info(4, 2, 8), studentInfo: info(2, 2, 8), mapping: explicit({ hidden: [{ student: 2, teacher: 4 }] }) };
+    const missing = thrownBy(() => minilmLoss({ version: 2 }, env));
+    expect(missing.message).toMatch(/^minilm: feature 'queries': cannot pair .*explicit mapping: no pairs given for feature 'queries'$/);
+    expect(missing.cause).toBeInstanceOf(DistilleryError);
+  });
+
   it('rejects a stage mapping that gives more than one pair', () => {
     const env: MiniLmEnv = { teacherInfo: info(4, 2, 8), studentInfo: info(2, 2, 8), mapping: uniform() };
     expect(() => minilmLoss({}, env)).toThrow(/minilm: distils one layer pair, but mapping 'uniform' gives 2 for feature 'attentionScores'/);

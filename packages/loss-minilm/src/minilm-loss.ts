@@ -69,7 +69,13 @@ export function minilmLoss({ version = 1, relationHeads, teacherLayer }: MiniLmO
     const map = mapping ?? lastLayer({ teacherLayer });
     const pairs = new Map<Feature, LayerPair>();
     for (const f of features) {
-      const list = map.pairs(t.numLayers, s.numLayers, f);
+      let list: LayerPair[];
+      try {
+        list = map.pairs(t.numLayers, s.numLayers, f);
+      } catch (error) {
+        throw new DistilleryError(`${WHO}: feature '${f}': cannot pair the teacher's ${t.numLayers} layers with the ` +
+          `student's ${s.numLayers}: ${(error as Error).message}`, 'mapping', { cause: error });
+      }
       if (list.length !== 1) {
         throw fail(`distils one layer pair, but mapping '${map.name}' gives ${list.length} for feature '${f}'; ` +
           `use mapping 'lastLayer' or none`, 'mapping');

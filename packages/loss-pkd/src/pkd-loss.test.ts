@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  checkOptionKeys, createDistillery, DistilleryError, explicit, Rng, selectBackend, silentLogger,
+  checkOptionKeys, createDistillery, DistilleryError, explicit, Rng, selectBackend, silentLogger, uniform,
   type Batch, type LayerPair, type LossContext, type ModelInfo, type PluginEnv,
 } from '@distillery/core';
 import { pkd, pkdLoss, pkdPaperLosses, type PkdEnv, type PkdOptions } from './index.js';
@@ -157,9 +157,9 @@ describe('pkd patience against a float64 reference', () => {
   });
 
   it('without the option, the stage mapping is used; an explicit option wins over it', () => {
-    const stageMapping = explicit({ hidden: zip([1, 3], [1, 5]) });
+    const stageMapping = explicit({ hidden: zip([2, 1], [1, 5]) });
     const env = envOf(6, 3, 8, 8, { mapping: stageMapping });
-    expectClose(run({}, env, th, sh, lengths).patience, refPatience(th, sh, zip([1, 3], [1, 5]), true), 'stage mapping');
+    expectClose(run({}, env, th, sh, lengths).patience, refPatience(th, sh, zip([2, 1], [1, 5]), true), 'stage mapping');
     expectClose(run({ mapping: 'last' }, env, th, sh, lengths).patience, refPatience(th, sh, zip([1, 2], [4, 5]), true), 'option');
   });
 
@@ -311,7 +311,7 @@ describe('pkd memory', () => {
   }
 
   it('leaves no tensors behind when compute throws on a later layer', () => {
-    const loss = pkdLoss({}, envOf(4, 2, 4, 4, { mapping: explicit({ hidden: zip([1, 2], [2, 4]) }) }));
+    const loss = pkdLoss({}, envOf(4, 3, 4, 4, { mapping: explicit({ hidden: zip([1, 2], [2, 4]) }) }));
     const { ctx, dispose } = context(th, sh, lengths);
     const bad = { ...ctx, student: { hidden: [sh[0], sh[1], hidden(rng, 0, [2, 1], 2, 3)[0]].map((h) => tf.tensor3d(h)) } };
     const before = tf.memory().numTensors;
@@ -393,6 +393,20 @@ describe('pkd errors', () => {
     expect(e.message).toContain('teacher layers (5) must be a multiple of student layers (2)');
     expect((e as DistilleryError).code).toBe('mapping');
     expect(() => pkdLoss({ mapping: 'last' }, envOf(5, 2, 6, 6))).not.toThrow();
+  });
+
+  it('a stage mapping that pairs the embeddings or the last student layer is refused, naming the pair', () => {
+    // uniform pairs hidden 0 ↔ 0 (the embeddings), 1 ↔ 2 and 2 ↔ 4 (the student's last layer).
+    const e = thrown(() => pkdLoss({}, envOf(4, 2, 6, 6, { mapping: uniform() })));
+    expect(e).toBeInstanceOf(DistilleryError);
+    expect((e as DistilleryError).code).toBe('mapping');
+    expect(e.message).toMatch(/^pkd: feature 'hidden': mapping 'uniform' pairs student hidden\[0\] ↔ teacher hidden\[0\], but PKD teaches student encoder layers 1\.\.1 /);
+    expect(e.message).toContain(`use mapping 'skip' or 'last'`);
+    const lastLayer = thrown(() => pkdLoss({}, envOf(4, 2, 6, 6, { mapping: explicit({ hidden: zip([1, 2], [2, 4]) }) })));
+    expect(lastLayer.message).toMatch(/^pkd: feature 'hidden': mapping 'explicit' pairs student hidden\[2\] ↔ teacher hidden\[4\], but .*1\.\.1 /);
+    // The loss's own option overrides the stage's mapping, and so avoids the error.
+    expect(() => pkdLoss({ mapping: 'skip' }, envOf(4, 2, 6, 6, { mapping: uniform() }))).not.toThrow();
+    expect(() => pkdLoss({}, envOf(4, 2, 6, 6, { mapping: explicit({ hidden: zip([1], [3]) }) }))).not.toThrow();
   });
 
   it('a one-layer student has no pairs and is refused', () => {

@@ -41,6 +41,14 @@ function layerPairs(mapping: LayerMapping, n: number, m: number): LayerPair[] {
       `and a student of ${m} layers; PKD teaches student layers 1..M−1 (the last is left to the logit loss), so the ` +
       `student needs at least 2 layers (use the hinton loss alone for 1)`, 'mapping');
   }
+  // PKD teaches the student's encoder layers 1..M−1: not the embedding output (hidden[0]), nor the last layer,
+  // which the logit loss teaches. skip and last keep to that; a stage mapping (uniform, explicit, …) may not.
+  const bad = pairs.find((p) => !Number.isInteger(p.student) || p.student < 1 || p.student > m - 1);
+  if (bad) {
+    throw new DistilleryError(`${WHO}: feature 'hidden': mapping '${mapping.name}' pairs ${pairText(bad)}, but PKD teaches ` +
+      `student encoder layers 1..${m - 1} (1..M−1: not the embeddings at hidden[0], nor the last layer, which is left ` +
+      `to the logit loss); use mapping 'skip' or 'last' (the loss's option 'mapping', or the stage's)`, 'mapping');
+  }
   return pairs;
 }
 

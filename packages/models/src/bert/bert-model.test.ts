@@ -139,6 +139,43 @@ describe('BertModel forward', () => {
     tf.dispose([ids, mask, mask13]);
     model.dispose();
   });
+
+  it('rejects ids outside the embedding tables, naming the field, the value and the config key', () => {
+    const model = new BertModel(TINY);
+    const mask = tf.ones([2, 3], 'int32') as tf.Tensor2D;
+    const attempt = (ids: number[][], types?: number[][]) => {
+      const batch = {
+        inputIds: tf.tensor2d(ids, undefined, 'int32'), attentionMask: mask,
+        tokenTypeIds: types ? tf.tensor2d(types, undefined, 'int32') : undefined,
+      };
+      try {
+        model.forward(batch, new Set(['logits'])).logits!.dispose();
+        return undefined;
+      } catch (error) {
+        return error as DistilleryError;
+      } finally {
+        tf.dispose([batch.inputIds, ...(batch.tokenTypeIds ? [batch.tokenTypeIds] : [])]);
+      }
+    };
+    const before = tf.memory().numTensors;
+    const big = attempt([[2, 7, 9], [2, 50, 3]]);
+    expect(big).toBeInstanceOf(DistilleryError);
+    expect(big!.code).toBe('data');
+    expect(big!.message).toBe('bert(2x16): batch.inputIds holds 50 at [1, 1], outside 0..49 (config vocab_size 50)');
+    expect(attempt([[2, -1, 9], [2, 5, 3]])!.message).toMatch(/batch\.inputIds holds -1 at \[0, 1\].*vocab_size 50/);
+    expect(attempt([[2, 7, 9], [2, 5, 3]], [[0, 1, 2], [0, 0, 0]])!.message)
+      .toBe('bert(2x16): batch.tokenTypeIds holds 2 at [0, 2], outside 0..1 (config type_vocab_size 2)');
+    expect(attempt([[2, 7, 9], [2, 5, 3]], [[0, -3, 1], [0, 0, 0]])!.message).toMatch(/batch\.tokenTypeIds holds -3 .*type_vocab_size 2/);
+    // The largest valid ids pass, also through the teacher view.
+    expect(attempt([[0, 49, 9], [2, 5, 3]], [[0, 1, 1], [0, 0, 0]])).toBeUndefined();
+    const teacher = model.asTeacher();
+    const ids = tf.tensor2d([[2, 7, 9], [2, 51, 3]], undefined, 'int32') as tf.Tensor2D;
+    expect(() => teacher.forward({ inputIds: ids, attentionMask: mask }, new Set(['logits']))).toThrow(/batch\.inputIds holds 51.*vocab_size/);
+    ids.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    mask.dispose();
+    model.dispose();
+  });
 });
 
 describe('BertModel training', () => {

@@ -306,6 +306,19 @@ export class BertModel implements Student {
       throw new DistilleryError(
         `${this.name}: sequence length ${S} exceeds max_position_embeddings ${this.config.max_position_embeddings}`, 'shape');
     }
+    // An id outside its embedding table would fail deep inside tfjs (GatherV2) without saying which input is wrong.
+    for (const [key, configKey] of [['inputIds', 'vocab_size'], ['tokenTypeIds', 'type_vocab_size']] as const) {
+      const t = batch[key];
+      if (!t) continue;
+      const size = this.config[configKey];
+      const values = t.dataSync();
+      for (let i = 0; i < values.length; i++) {
+        const v = values[i];
+        if (v >= 0 && v < size && Number.isInteger(v)) continue;
+        throw new DistilleryError(`${this.name}: batch.${key} holds ${v} at [${Math.floor(i / S)}, ${i % S}], outside ` +
+          `0..${size - 1} (config ${configKey} ${size})`, 'data');
+      }
+    }
     return [B, S];
   }
 
