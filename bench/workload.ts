@@ -1,0 +1,130 @@
+// The fixed distillation workload of issue 7, shared by step.ts and the reference comparison:
+// teacher 4×256 (4 heads, FFN 1024), student 2×128 (2 heads, FFN 512), vocabulary 8,000,
+// sequence 128, batch 16; loss = Hinton KL (T = 2) + TinyBERT hidden MSE (learned projection) +
+// TinyBERT attention MSE; AdamW. Dropout is off in both this and torch_step.py, so that the two
+// measure the same arithmetic.
+import * as tf from '@tensorflow/tfjs-core';
+import { AdamW, Rng } from '@distillery/core';
+import type { Batch, DistillationLoss, Feature, ModelOutputs } from '@distillery/core';
+import { hintonLoss } from '@distillery/loss-hinton';
+import { tinybertLoss } from '@distillery/loss-tinybert';
+import { BertModel } from '@distillery/models';
+
+export const WORKLOAD = {
+  teacher: { layers: 4, hidden: 256, heads: 4, ffn: 1024 },
+  student: { layers: 2, hidden: 128, heads: 2, ffn: 512 },
+  vocab: 8000, seq: 128, batch: 16, labels: 2, temperature: 2,
+} as const;
+
+const bertConfig = (m: { layers: number; hidden: number; heads: number; ffn: number }) => ({
+  vocab_size: WORKLOAD.vocab, hidden_size: m.hidden, num_hidden_layers: m.layers, num_attention_heads: m.heads,
+  intermediate_size: m.ffn, max_position_embeddings: 512, num_labels: WORKLOAD.labels,
+  hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, layer_norm_eps: 1e-12,
+});
+
+/**
+ * Multiply-adds × 2 of one step, counting matrix products only: teacher forward, student forward +
+ * backward (3× forward), and the projection of each hidden pair (forward + two gradient products).
+ */
+export function analyticGflop(): number {
+  const { seq: S, batch: B } = WORKLOAD;
+  const T = B * S;
+  const encoder = (m: { layers: number; hidden: number; ffn: number }) =>
+    m.layers * (4 * 2 * T * m.hidden * m.hidden + 2 * 2 * T * m.hidden * m.ffn + 2 * 2 * B * S * S * m.hidden);
+  const pairs = WORKLOAD.student.layers + 1;
+  const projection = pairs * 2 * T * WORKLOAD.student.hidden * WORKLOAD.teacher.hidden;
+  return (encoder(WORKLOAD.teacher) + 3 * encoder(WORKLOAD.student) + 3 * projection) / 1e9;
+}
+
+/** A seeded batch of token ids with a few padded positions at the end of some rows. */
+export function makeBatch(seed = 7): Batch {
+  const { batch: B, seq: S, vocab: V } = WORKLOAD;
+  const rng = new Rng(seed);
+  const ids = new Int32Array(B * S), mask = new Int32Array(B * S);
+  for (let b = 0; b < B; b++) {
+    const length = S - (b % 4) * 8;
+    for (let s = 0; s < S; s++) {
+      if (s < length) { ids[b * S + s] = 1 + rng.int(V - 1); mask[b * S + s] = 1; }
+    }
+  }
+  return {
+    inputIds: tf.tensor2d(ids, [B, S], 'int32'),
+    attentionMask: tf.tensor2d(mask, [B, S], 'int32'),
+    labels: tf.tensor1d(Int32Array.from({ length: B }, (_, i) => i % WORKLOAD.labels), 'int32'),
+  };
+}
+
+/**
+ * The teacher's [B, A_t, S, S] scores as the student's head count: TinyBERT compares heads one to one and
+ * refuses 4 vs 2 heads, so teacher heads are averaged in consecutive groups (2 → 1 here). torch_step.py does the same.
+ */
+function groupHeads(scores: tf.Tensor, heads: number): tf.Tensor {
+  const [B, A, S] = scores.shape;
+  return tf.mean(tf.reshape(scores, [B, heads, A / heads, S, S]), 2);
+}
+
+export interface Workload {
+  teacher: BertModel;
+  student: BertModel;
+  losses: DistillationLoss[];
+  optimizer: AdamW;
+  batch: Batch;
+  /** One distillation step; returns the loss (read once, after the step). */
+  step(): number;
+  /** Teacher-only / student-only inference of one batch (logits). */
+  teacherInference(): void;
+  studentInference(): void;
+  dispose(): void;
+}
+
+/** Builds the workload on the current backend (weights from fixed seeds: the same on every backend). */
+export function buildWorkload(): Workload {
+  const teacher = new BertModel(bertConfig(WORKLOAD.teacher), { seed: 1 });
+  const student = new BertModel(bertConfig(WORKLOAD.student), { seed: 2 });
+  const sHeads = WORKLOAD.student.heads;
+  const hinton = hintonLoss({ temperature: WORKLOAD.temperature, hardWeight: 0, softLoss: 'kl' });
+  const tinybert = tinybertLoss({}, { teacherInfo: { ...teacher.info, numHeads: sHeads }, studentInfo: student.info, seed: 3 });
+  const losses = [hinton, tinybert];
+  const trainable = [...student.trainableVariables, ...tinybert.variables];
+  const optimizer = new AdamW(trainable, { weightDecay: 0.01 });
+  const batch = makeBatch();
+  const teacherFeatures = new Set<Feature>(['logits', 'hidden', 'attentionScores']);
+  const studentFeatures = new Set<Feature>(['logits', 'hidden', 'attentionScores']);
+  let stepCount = 0;
+
+  const step = (): number => {
+    stepCount++;
+    const teacherOut = tf.tidy(() => {
+      const out = teacher.forward(batch, teacherFeatures);
+      return { ...out, attentionScores: out.attentionScores!.map((s) => groupHeads(s, sHeads)) } as tf.TensorContainer;
+    }) as ModelOutputs;
+    try {
+      const { value, grads } = tf.variableGrads(() => {
+        const studentOut = student.forward(batch, studentFeatures, { training: true, seed: stepCount });
+        const ctx = { teacher: teacherOut, student: studentOut, batch, teacherInfo: teacher.info, studentInfo: student.info, step: stepCount };
+        return tf.addN(losses.map((l) => l.compute(ctx).total)) as tf.Scalar;
+      }, trainable);
+      optimizer.applyGradients(grads, 1e-4);
+      const loss = value.dataSync()[0];
+      tf.dispose([value, ...Object.values(grads)]);
+      return loss;
+    } finally {
+      tf.dispose(teacherOut as tf.TensorContainer);
+    }
+  };
+  const logits = new Set<Feature>(['logits']);
+  const infer = (m: BertModel) => () => { const out = m.forward(batch, logits); out.logits!.dataSync(); tf.dispose(out as tf.TensorContainer); };
+
+  return {
+    teacher, student, losses, optimizer, batch, step,
+    teacherInference: infer(teacher), studentInference: infer(student),
+    dispose() {
+      const state = optimizer.getState();
+      tf.dispose([...state.m, ...state.v]);
+      teacher.dispose();
+      student.dispose();
+      (tinybert as { dispose(): void }).dispose();
+      tf.dispose([batch.inputIds, batch.attentionMask, batch.labels!]);
+    },
+  };
+}
