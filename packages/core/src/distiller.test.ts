@@ -138,32 +138,35 @@ describe('Distiller', () => {
     expect(ckpt.weights.map((w) => Array.from(w.data))).toEqual(weightsAfterStep2);
   });
 
-  it('resumes an interrupted run to the same weights as an uninterrupted one', async () => {
-    const full = newStudent();
-    await createDistillery({ logger: silentLogger }).runStage(supervisedStage({
-      student: full, epochs: 2, optimizer: { learningRate: 0.05, warmupSteps: 3 }, evaluation: { keepBest: false },
-    }));
+  // 10 steps per epoch: 13 stops mid-epoch, 10 on an epoch's last step (its evaluation must still run).
+  for (const stopAt of [13, 10]) {
+    it(`resumes a run interrupted after step ${stopAt} to the same weights as an uninterrupted one`, async () => {
+      const stage = (student: MlpClassifier, dir?: string) => supervisedStage({
+        student, epochs: 3, optimizer: { learningRate: 0.05, warmupSteps: 3 },
+        ...(dir ? { checkpoint: { dir, resume: true } } : {}),
+      });
+      const full = newStudent();
+      const fullResult = await createDistillery({ logger: silentLogger }).runStage(stage(full));
 
-    const dir = await tmp();
-    const controller = new AbortController();
-    const first = newStudent();
-    const stage = (student: MlpClassifier) => supervisedStage({
-      student, epochs: 2, optimizer: { learningRate: 0.05, warmupSteps: 3 }, evaluation: { keepBest: false },
-      checkpoint: { dir, resume: true },
+      const dir = await tmp();
+      const controller = new AbortController();
+      const interrupted = await createDistillery({ logger: silentLogger }).runStage({
+        ...stage(newStudent(), dir), callbacks: [{ onStep: (e) => { if (e.step === stopAt) controller.abort(); } }],
+      }, { signal: controller.signal });
+      expect(interrupted.status).toBe('interrupted');
+      expect(interrupted.steps).toBe(stopAt);
+      const state = (await loadCheckpoint(path.join(dir, 'last'))).state;
+      expect(state).toMatchObject({ step: stopAt, epoch: Math.floor(stopAt / 10), batchInEpoch: stopAt % 10 });
+      expect(state.history).toHaveLength(Math.floor(stopAt / 10));
+
+      const resumed = newStudent(99); // different init: everything must come from the checkpoint
+      const result = await createDistillery({ logger: silentLogger }).runStage(stage(resumed, dir));
+      expect(result.status).toBe('completed');
+      expect(result.steps).toBe(30);
+      expect(result.history).toEqual(fullResult.history);
+      expect(values(resumed)).toEqual(values(full));
     });
-    const interrupted = await createDistillery({ logger: silentLogger }).runStage({
-      ...stage(first), callbacks: [{ onStep: (e) => { if (e.step === 13) controller.abort(); } }],
-    }, { signal: controller.signal });
-    expect(interrupted.status).toBe('interrupted');
-    expect(interrupted.steps).toBe(13);
-    expect((await loadCheckpoint(path.join(dir, 'last'))).state).toMatchObject({ step: 13, epoch: 1, batchInEpoch: 3 });
-
-    const resumed = newStudent(99); // different init: everything must come from the checkpoint
-    const result = await createDistillery({ logger: silentLogger }).runStage(stage(resumed));
-    expect(result.status).toBe('completed');
-    expect(result.steps).toBe(20);
-    expect(values(resumed)).toEqual(values(full));
-  });
+  }
 
   it('writes the best epoch with the student export, atomically replacing the previous best', async () => {
     const dir = await tmp();

@@ -243,6 +243,11 @@ export class Distiller {
     });
 
     const trainableVars = variables.map((v) => v.variable);
+    let interrupted = false;
+    const stopInterrupted = async (): Promise<StageResult> => {
+      await emit('onStageEnd', { stage: config.name, status: 'interrupted', step });
+      return { stage: config.name, status: 'interrupted', steps: step, history, best, finalLoss, checkpoint: lastDir };
+    };
     try {
       for (let epoch = startEpoch; epoch < epochs && step < totalSteps; epoch++) {
         const batches = epoch === 0 ? epochBatches(0) : epochBatches(epoch);
@@ -315,10 +320,16 @@ export class Distiller {
             stage: config.name, step, totalSteps, epoch, loss: values[0], terms,
             gradNorm: values[values.length - 1], learningRate, elapsedMs: Date.now() - started,
           });
+          if (signal) {
+            // Let a Ctrl-C handler run between steps: the loop otherwise only awaits file writes.
+            await new Promise((resolve) => setImmediate(resolve));
+          }
           if (signal?.aborted) {
+            // On an epoch's last step, finish the epoch (evaluation, best, last/) first, so a resumed
+            // run does not skip that evaluation.
+            if (b + 1 === stepsPerEpoch || step === totalSteps) { interrupted = true; break; }
             await writeLast(epoch, b + 1);
-            await emit('onStageEnd', { stage: config.name, status: 'interrupted', step });
-            return { stage: config.name, status: 'interrupted', steps: step, history, best, finalLoss, checkpoint: lastDir };
+            return await stopInterrupted();
           }
           const every = config.checkpoint?.everySteps;
           if (every && step % every === 0 && b + 1 < stepsPerEpoch) await writeLast(epoch, b + 1);
@@ -348,6 +359,8 @@ export class Distiller {
           await emit('onEpochEnd', { stage: config.name, epoch, step, metrics, isBest });
         }
         await writeLast(epoch + 1, 0);
+        // Stopped on the stage's very last step: nothing is left to resume, so it completes.
+        if (interrupted && step < totalSteps) return await stopInterrupted();
       }
       if (bestWeights && haveBest) {
         tf.tidy(() => trainableVars.forEach((v, i) => v.assign(bestWeights![i])));

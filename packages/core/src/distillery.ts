@@ -123,6 +123,7 @@ export class Distillery {
     const students = new Map<string, Student>();
     const results: StageResult[] = [];
     for (const config of stages) {
+      if (options.signal?.aborted && results.length) return { status: 'interrupted', stages: results, students };
       const seed = config.seed ?? 42;
       const teacher = config.teacher === undefined ? undefined
         : await this.resolveModel('teacher', config.teacher, config, students, { seed, logger: this.logger });
