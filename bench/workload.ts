@@ -1,8 +1,8 @@
 // The fixed distillation workload of issue 7, shared by step.ts and the reference comparison:
 // teacher 4×256 (4 heads, FFN 1024), student 2×128 (2 heads, FFN 512), vocabulary 8,000,
-// sequence 128, batch 16; loss = Hinton KL (T = 2) + TinyBERT hidden MSE (learned projection) +
-// TinyBERT attention MSE; AdamW. Dropout is off in both this and torch_step.py, so that the two
-// measure the same arithmetic.
+// sequence 128, batch 16 (the scaling sweep of step.ts --sweep changes these two); loss = Hinton KL
+// (T = 2) + TinyBERT hidden MSE (learned projection) + TinyBERT attention MSE; AdamW. Dropout is off
+// in both this and torch_step.py, so that the two measure the same arithmetic.
 import * as tf from '@tensorflow/tfjs-core';
 import { AdamW, Rng } from '@distillery/core';
 import type { Batch, DistillationLoss, Feature, ModelOutputs } from '@distillery/core';
@@ -22,12 +22,18 @@ const bertConfig = (m: { layers: number; hidden: number; heads: number; ffn: num
   hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, layer_norm_eps: 1e-12,
 });
 
+/** Sequence length and batch size of one step; the models and losses stay those of WORKLOAD. */
+export interface StepShape { seq: number; batch: number }
+
 /**
  * Multiply-adds × 2 of one step, counting matrix products only: teacher forward, student forward +
  * backward (3× forward), and the projection of each hidden pair (forward + two gradient products).
+ * With T = batch × seq tokens, per encoder layer of hidden size H and FFN size F: the four H×H projections
+ * (8·T·H²), the two FFN products (4·T·H·F) and the two attention products (4·batch·seq²·H), so the cost
+ * grows linearly in batch and between linearly and quadratically in seq. 20.80 GFLOP at seq 128, batch 16.
  */
-export function analyticGflop(): number {
-  const { seq: S, batch: B } = WORKLOAD;
+export function analyticGflop(seq: number = WORKLOAD.seq, batch: number = WORKLOAD.batch): number {
+  const S = seq, B = batch;
   const T = B * S;
   const encoder = (m: { layers: number; hidden: number; ffn: number }) =>
     m.layers * (4 * 2 * T * m.hidden * m.hidden + 2 * 2 * T * m.hidden * m.ffn + 2 * 2 * B * S * S * m.hidden);
@@ -37,12 +43,12 @@ export function analyticGflop(): number {
 }
 
 /** A seeded batch of token ids with a few padded positions at the end of some rows. */
-export function makeBatch(seed = 7): Batch {
-  const { batch: B, seq: S, vocab: V } = WORKLOAD;
+export function makeBatch(seed = 7, shape: StepShape = WORKLOAD): Batch {
+  const { batch: B, seq: S } = shape, V = WORKLOAD.vocab;
   const rng = new Rng(seed);
   const ids = new Int32Array(B * S), mask = new Int32Array(B * S);
   for (let b = 0; b < B; b++) {
-    const length = S - (b % 4) * 8;
+    const length = Math.max(1, S - (b % 4) * 8);
     for (let s = 0; s < S; s++) {
       if (s < length) { ids[b * S + s] = 1 + rng.int(V - 1); mask[b * S + s] = 1; }
     }
@@ -77,8 +83,15 @@ export interface Workload {
   dispose(): void;
 }
 
-/** Builds the workload on the current backend (weights from fixed seeds: the same on every backend). */
-export function buildWorkload(): Workload {
+/**
+ * Builds the workload on the current backend (weights from fixed seeds: the same on every backend), for
+ * one batch of `shape` (default seq 128, batch 16; seq at most the 512 positions of the models).
+ */
+export function buildWorkload(shape: StepShape = WORKLOAD): Workload {
+  const { seq, batch: B } = shape;
+  if (!(Number.isInteger(seq) && seq >= 1 && seq <= 512 && Number.isInteger(B) && B >= 1)) {
+    throw new Error(`workload shape seq ${seq}, batch ${B}: seq must be 1-512 (position embeddings), batch a positive integer`);
+  }
   const teacher = new BertModel(bertConfig(WORKLOAD.teacher), { seed: 1 });
   const student = new BertModel(bertConfig(WORKLOAD.student), { seed: 2 });
   const sHeads = WORKLOAD.student.heads;
@@ -87,7 +100,7 @@ export function buildWorkload(): Workload {
   const losses = [hinton, tinybert];
   const trainable = [...student.trainableVariables, ...tinybert.variables];
   const optimizer = new AdamW(trainable, { weightDecay: 0.01 });
-  const batch = makeBatch();
+  const batch = makeBatch(7, shape);
   const teacherFeatures = new Set<Feature>(['logits', 'hidden', 'attentionScores']);
   const studentFeatures = new Set<Feature>(['logits', 'hidden', 'attentionScores']);
   let stepCount = 0;

@@ -2,13 +2,15 @@
 """The issue-7 distillation step in PyTorch, for the ratio printed by bench/step.ts.
 
 Same workload as bench/workload.ts: teacher BERT 4x256 (4 heads, FFN 1024), student 2x128 (2 heads,
-FFN 512), vocabulary 8,000, sequence 128, batch 16, post-LN encoder with exact GELU and a pooler +
+FFN 512), vocabulary 8,000, sequence 128, batch 16 (--seq / --batch change them for the scaling sweep
+of step.ts --sweep), post-LN encoder with exact GELU and a pooler +
 classifier head; loss = Hinton KL (T = 2, x T^2, batchmean) + TinyBERT hidden MSE through one shared
 learned projection (pairs 0-0, 1-2, 2-4) + TinyBERT attention MSE on pre-softmax scores (x <= -100
 zeroed; teacher heads averaged in pairs to the student's 2); AdamW (lr 1e-4, weight decay 0.01 on
 rank >= 2 parameters). Dropout off. Debian's python3-torch (OpenBLAS through libblas.so.3).
 
-    /usr/bin/python3 bench/reference/torch_step.py [--steps 5] [--threads N] [--json]
+    /usr/bin/python3 bench/reference/torch_step.py [--steps 5] [--warmup 1] [--threads N] [--seq 128] [--batch 16]
+                                             [--no-inference] [--json]
 """
 import argparse
 import json
@@ -67,6 +69,11 @@ class Bert(nn.Module):
         return logits, hidden, scores_out
 
 
+def set_shape(seq, batch):
+    global S, B
+    S, B = seq, batch
+
+
 def drop_masked(x):
     return torch.where(x <= -100, torch.zeros_like(x), x)
 
@@ -76,8 +83,14 @@ def main():
     parser.add_argument('--steps', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=1)
     parser.add_argument('--threads', type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument('--seq', type=int, default=S)
+    parser.add_argument('--batch', type=int, default=B)
+    parser.add_argument('--no-inference', action='store_true', help='skip the teacher/student inference seq/s')
     parser.add_argument('--json', action='store_true')
     args = parser.parse_args()
+    if not (1 <= args.seq <= 512 and args.batch >= 1):
+        parser.error('--seq must be 1-512 (position embeddings), --batch at least 1')
+    set_shape(args.seq, args.batch)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
@@ -92,7 +105,7 @@ def main():
     ids = torch.randint(1, V, (B, S), generator=g)
     mask = torch.ones(B, S, dtype=torch.long)
     for b in range(B):
-        length = S - (b % 4) * 8
+        length = max(1, S - (b % 4) * 8)
         ids[b, length:] = 0
         mask[b, length:] = 0
     pairs = [(0, 0), (1, 2), (2, 4)]
@@ -132,9 +145,10 @@ def main():
         return round(2 * B / (time.perf_counter() - t0), 1)
 
     blas = os.path.realpath('/usr/lib/x86_64-linux-gnu/libblas.so.3')
-    result = dict(torch=torch.__version__, threads=torch.get_num_threads(), blas=os.path.basename(os.path.dirname(blas)) or blas,
+    result = dict(torch=torch.__version__, threads=torch.get_num_threads(), seq=S, batch=B, blas=os.path.basename(os.path.dirname(blas)) or blas,
                   msPerStep=round(statistics.median(times), 1), stepsMs=[round(t, 1) for t in times], loss=loss,
-                  teacherSeqPerS=seq_per_s(teacher), studentSeqPerS=seq_per_s(student),
+                  teacherSeqPerS=None if args.no_inference else seq_per_s(teacher),
+                  studentSeqPerS=None if args.no_inference else seq_per_s(student),
                   openblasCoretype=os.environ.get('OPENBLAS_CORETYPE', '(unset)'))
     if args.json:
         print(json.dumps(result))
