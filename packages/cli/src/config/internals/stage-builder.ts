@@ -1,0 +1,341 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  silentLogger, type Distillery, type Feature, type LayerMapping, type Logger, type ModelRef, type Plugin, type PluginEnv,
+  type PluginRef, type StageConfig, type Student, type Teacher,
+} from '@distillery/core';
+import { ConfigError, fromPluginError, joinPath, unknownKeyMessage } from '../errors.js';
+import { withMlm, type LoadedDataset } from '../datasets.js';
+import { modelFacts, type ModelFacts } from '../models.js';
+import type {
+  ModelDef, ModelRefDef, PipelineConfig, StageDef, StageFieldsDef, StagePluginDef, TeacherAssistantDef,
+} from '../schema.js';
+import { isObject } from './zod-issues.js';
+
+// Features a model built by the bundled plugins emits, known before it exists.
+const ENCODER: Feature[] = ['hidden', 'attentionScores', 'attentionProbs', 'queries', 'keys', 'values'];
+const emitsOf = (type: string | undefined, facts: ModelFacts): Set<Feature> | undefined => {
+  if (type === 'bilstm') return new Set<Feature>(['logits']);
+  if (type !== 'bert' || !facts.heads) return undefined;
+  return new Set<Feature>([
+    ...(facts.heads.includes('classification') ? ['logits' as const] : []),
+    ...(facts.heads.includes('mlm') ? ['mlmLogits' as const] : []), ...ENCODER,
+  ]);
+};
+
+/** Where each part of a built stage was written, for error paths. */
+interface StageOrigin {
+  /** The entry's path: `stages[2]`. */
+  entry: string;
+  /** The path of one stage field (`losses`, `data`, ...). */
+  field(name: string): string;
+  /** Said after the path for a stage made by a stage plugin. */
+  note: string;
+}
+
+interface Known {
+  facts: ModelFacts;
+  type?: string;
+  emits?: ReadonlySet<Feature>;
+}
+
+/**
+ * Turns the entries of `stages` into core StageConfigs (names and `{ type }` models become plugin
+ * references, dataset names become sources, stage plugins are expanded) and checks each built stage
+ * against what is known of its models and data, with every error at its config path.
+ */
+export class StageBuilder {
+  /** Where each plugin reference made from the config was written (`models.teacher`, `stages[0].student`). */
+  private readonly refPaths = new WeakMap<object, { path: string; fromFile: boolean }>();
+  /** The dataset behind each batch source handed to a stage (masked sources included). */
+  private readonly sources = new Map<unknown, LoadedDataset>();
+  /** What is known about each stage's student, by stage name. */
+  private readonly students = new Map<string, Known>();
+
+  constructor(
+    private readonly config: PipelineConfig,
+    private readonly distillery: Distillery,
+    private readonly datasets: Map<string, LoadedDataset>,
+    private readonly logger: Logger,
+  ) {}
+
+  /** The stages one entry of `stages` stands for, with where they were written. */
+  entry(entry: StageDef | StagePluginDef, i: number): [StageConfig, StageOrigin][] {
+    const at = `stages[${i}]`;
+    if ('name' in entry) {
+      return [[this.stage(entry as StageDef, at), { entry: at, field: (f) => joinPath(at, f), note: '' }]];
+    }
+    if (entry.use === 'teacher-assistant') return this.chain((entry as { options: TeacherAssistantDef }).options, at);
+    const plugin = this.plugin('stage', entry.use, joinPath(at, 'use'));
+    const opts = (entry.options ?? {}) as Record<string, unknown>;
+    this.checkKeys(plugin, opts, joinPath(at, 'options'));
+    let made: StageConfig[];
+    try {
+      made = plugin.create(opts);
+    } catch (error) {
+      throw fromPluginError(error, joinPath(at, 'options'), opts, at);
+    }
+    return made.map((s) => [s, { entry: at, field: () => at, note: ` (stage '${s.name}' made by stage plugin '${entry.use}')` }]);
+  }
+
+  /** A stage written in the file, as the StageConfig one would write in code. */
+  private stage(def: StageDef, at: string): StageConfig {
+    const { name, teacher, student, ...fields } = def;
+    return {
+      name,
+      ...(teacher === undefined ? {} : { teacher: this.ref(teacher, joinPath(at, 'teacher')) as ModelRef<Teacher> }),
+      student: this.ref(student, joinPath(at, 'student')) as ModelRef<Student>,
+      ...this.fields(fields, at),
+    } as StageConfig;
+  }
+
+  /** The plain stage fields, with dataset names turned into sources and the file's seed as default. */
+  private fields(fields: Partial<StageFieldsDef>, at: string, withSeed = true): Partial<StageConfig> {
+    const { data, mlm, seed, callbacks, checkpoint, ...rest } = fields;
+    const out: Partial<StageConfig> = { ...rest } as Partial<StageConfig>;
+    // No dir: '' (core writes nothing; the CLI puts checkpoints in its run folder).
+    if (checkpoint) out.checkpoint = { ...checkpoint, dir: checkpoint.dir ?? '' };
+    if (callbacks) out.callbacks = callbacks;
+    if (seed !== undefined || withSeed) out.seed = seed ?? this.config.seed;
+    if (data) {
+      const train = this.datasets.get(data.train)!;
+      const source = withMlm(train, mlm, out.seed ?? this.config.seed, joinPath(at, 'mlm'));
+      this.sources.set(source, train);
+      out.data = { train: source };
+      if (data.validation !== undefined) {
+        const validation = this.datasets.get(data.validation)!;
+        this.sources.set(validation.source, validation);
+        out.data.validation = validation.source;
+      }
+    }
+    return out;
+  }
+
+  /** A model reference of the file as a core ModelRef: names and `{ type }` become plugin references. */
+  private ref(ref: ModelRefDef, at: string): ModelRef<Teacher> | ModelRef<Student> {
+    if (isObject(ref) && 'stage' in ref) return { stage: ref.stage as string };
+    const [def, where] = typeof ref === 'string' ? [this.config.models[ref], `models.${ref}`] : [ref as ModelDef, at];
+    const { type, ...opts } = def;
+    const plugin: PluginRef = { use: type, options: structuredClone(opts) };
+    this.refPaths.set(plugin, { path: where, fromFile: true });
+    return plugin;
+  }
+
+  /** A teacher-assistant chain: its ends' BERT configs are read here (the chain needs them to plan). */
+  private chain(def: TeacherAssistantDef, at: string): [StageConfig, StageOrigin][] {
+    const o = joinPath(at, 'options');
+    const { name, teacher, student, assistant, teacherConfig, studentConfig, assistantOptions, assistantStage, studentStage, ...fields } = def;
+    const teacherRef = this.ref(teacher, joinPath(o, 'teacher'));
+    const teacherKnown = this.known(teacherRef, 'teacher', undefined, joinPath(o, 'teacher'));
+    const studentRef = this.ref(student, joinPath(o, 'student'));
+    const studentKnown = this.known(studentRef, 'student', teacherKnown.facts, joinPath(o, 'student'));
+    const options: Record<string, unknown> = {
+      ...this.fields(fields, o), teacher: teacherRef, student: studentRef, logger: this.logger,
+      ...(name === undefined ? {} : { name }),
+      ...(assistant === undefined ? {} : { assistant }),
+      ...(assistantOptions === undefined ? {} : { assistantOptions }),
+      ...(assistantStage === undefined ? {} : { assistantStage: this.fields(assistantStage, joinPath(o, 'assistantStage'), false) }),
+      ...(studentStage === undefined ? {} : { studentStage: this.fields(studentStage, joinPath(o, 'studentStage'), false) }),
+    };
+    const tc = teacherConfig ?? teacherKnown.facts.bertConfig;
+    const sc = studentConfig ?? studentKnown.facts.bertConfig ?? shapeConfig(studentKnown.facts);
+    if (tc) options.teacherConfig = tc;
+    if (sc) options.studentConfig = sc;
+    if (teacherKnown.facts.heads && !assistantOptions?.heads) options.assistantOptions = { heads: teacherKnown.facts.heads, ...assistantOptions };
+    const plugin = this.plugin('stage', 'teacher-assistant', joinPath(at, 'use'));
+    let made: StageConfig[];
+    try {
+      made = plugin.create(options);
+    } catch (error) {
+      // The chain names a bad assistant as assistant[k]: point at it.
+      const k = /\bassistant\[(\d+)\]/.exec((error as Error).message ?? '');
+      throw fromPluginError(error, o, def as unknown as Record<string, unknown>, k ? joinPath(o, 'assistant', Number(k[1])) : o);
+    }
+    return made.map((stage, k) => {
+      const last = k === made.length - 1;
+      if (!last && isObject(stage.student)) this.refPaths.set(stage.student, { path: joinPath(o, 'assistant'), fromFile: false });
+      const role = last ? studentStage : assistantStage;
+      const roleName = last ? 'studentStage' : 'assistantStage';
+      const field = (f: string) => {
+        if (f === 'teacher') return k === 0 ? joinPath(o, 'teacher') : joinPath(o, 'assistant');
+        if (f === 'student') return last ? joinPath(o, 'student') : joinPath(o, 'assistant');
+        const top = f.split(/[.[]/)[0];
+        return role && top in role ? joinPath(o, roleName, f) : joinPath(o, f);
+      };
+      return [stage, { entry: at, field, note: ` (stage '${stage.name}' of the teacher-assistant chain)` }];
+    });
+  }
+
+  /** Facts about a model reference (static: nothing is built). */
+  private known(ref: ModelRef<Teacher> | ModelRef<Student> | undefined, kind: 'teacher' | 'student',
+    teacher: ModelFacts | undefined, at: string): Known {
+    if (ref === undefined) return { facts: {} };
+    if (typeof ref === 'function') return { facts: {} };
+    if (isObject(ref) && typeof (ref as unknown as Teacher).forward === 'function') {
+      const model = ref as unknown as Teacher;
+      return { facts: { info: model.info }, emits: model.emits };
+    }
+    if (isObject(ref) && typeof (ref as { stage?: unknown }).stage === 'string') {
+      const name = (ref as { stage: string }).stage;
+      const earlier = this.students.get(name);
+      if (!earlier) {
+        throw new ConfigError({ path: at, value: ref,
+          message: `{ stage: '${name}' } names no earlier stage; earlier stages: ${[...this.students.keys()].map((n) => `'${n}'`).join(', ') || '(none)'}` });
+      }
+      return earlier;
+    }
+    const { use, options = {} } = ref as PluginRef;
+    const origin = this.refPaths.get(ref as object);
+    const where = origin?.path ?? at;
+    const plugin = this.plugin(kind, use, origin?.fromFile ? joinPath(where, 'type') : origin ? where : joinPath(where, 'use'),
+      where.startsWith('models.') ? ` (used as the ${kind} at ${at})` : '');
+    // A model written in the file has its options beside `type`.
+    this.checkKeys(plugin, options, where, origin?.fromFile ? ['type'] : []);
+    const facts = modelFacts(use, options, teacher, where);
+    return { facts, type: use, emits: emitsOf(use, facts) };
+  }
+
+  /** Checks a built stage before anything runs: models, data, mapping, losses, callbacks. */
+  check(stage: StageConfig, origin: StageOrigin): void {
+    const { field, note } = origin;
+    if (this.students.has(stage.name)) {
+      throw new ConfigError({ path: field('name'), value: stage.name, message: `a stage named '${stage.name}' already exists${note}` });
+    }
+    const teacher = this.known(stage.teacher, 'teacher', undefined, field('teacher'));
+    const student = this.known(stage.student, 'student', teacher.facts, field('student'));
+    this.checkData(stage, { teacher, student }, field);
+
+    const env: PluginEnv = {
+      teacherInfo: teacher.facts.info ?? student.facts.info!, studentInfo: student.facts.info!,
+      seed: stage.seed ?? this.config.seed, logger: silentLogger,
+      resolveMapping: (name, opts = {}) => this.mapping({ use: name, options: opts }, field('mapping')),
+    };
+    if (stage.mapping !== undefined) env.mapping = this.mapping(stage.mapping, field('mapping'));
+    const shapesKnown = student.facts.info !== undefined && (stage.teacher === undefined || teacher.facts.info !== undefined);
+    stage.losses.forEach((spec, j) => {
+      const at = joinPath(field('losses'), j);
+      if (typeof spec.use !== 'string') return;  // ready losses and plugin objects come only from code
+      const plugin = this.plugin('loss', spec.use, joinPath(at, 'use'));
+      this.checkKeys(plugin, spec.options, joinPath(at, 'options'));
+      if (!shapesKnown) return;
+      // Built once with the models' shapes, so option and shape errors surface now; then freed.
+      let features: { teacher: ReadonlySet<Feature>; student: ReadonlySet<Feature> };
+      try {
+        const loss = plugin.create(spec.options ?? {}, env);
+        features = { teacher: loss.teacherFeatures, student: loss.studentFeatures };
+        loss.dispose?.();
+        tf.dispose(loss.variables.filter((v) => !v.isDisposed));
+      } catch (error) {
+        throw fromPluginError(error, joinPath(at, 'options'), spec.options, at);
+      }
+      for (const f of features.teacher) {
+        if (stage.teacher === undefined) {
+          throw new ConfigError({ path: at, value: spec, message: `loss '${spec.use}' needs the teacher's '${f}', but the stage has no teacher${note}` });
+        }
+        if (teacher.emits && !teacher.emits.has(f)) {
+          throw new ConfigError({ path: at, value: spec, message: `loss '${spec.use}' needs feature '${f}' from the teacher, ` +
+            `which does not emit it (it emits: ${[...teacher.emits].join(', ')})${note}` });
+        }
+      }
+      const [t, u] = [teacher.facts.info?.numLabels, student.facts.info?.numLabels];
+      if (features.teacher.has('logits') && features.student.has('logits') && t !== undefined && u !== undefined && t !== u) {
+        throw new ConfigError({ path: at, value: spec, message: `loss '${spec.use}' compares the logits of a teacher with ` +
+          `num_labels ${t} and a student with num_labels ${u}${note}` });
+      }
+      for (const f of features.student) {
+        if (student.emits && !student.emits.has(f)) {
+          throw new ConfigError({ path: at, value: spec, message: `loss '${spec.use}' needs feature '${f}' from the student, ` +
+            `which does not emit it (it emits: ${[...student.emits].join(', ')})${note}` });
+        }
+      }
+    });
+    (stage.callbacks ?? []).forEach((cb, j) => {
+      const ref = cb as unknown as PluginRef;
+      if (isObject(cb) && typeof ref.use === 'string') {
+        const at = joinPath(field('callbacks'), j);
+        this.checkKeys(this.plugin('callback', ref.use, joinPath(at, 'use')), ref.options, joinPath(at, 'options'));
+      }
+    });
+    this.students.set(stage.name, student);
+  }
+
+  /** The datasets must fit the models: vocabulary, positions, labels. */
+  private checkData(stage: StageConfig, models: { teacher: Known; student: Known }, field: (f: string) => string): void {
+    const train = this.sources.get(stage.data?.train);
+    const validation = this.sources.get(stage.data?.validation);
+    for (const [key, ds] of [['train', train], ['validation', validation]] as const) {
+      if (!ds) continue;
+      const at = joinPath(field('data'), key);
+      // The teacher reads the training batches only.
+      for (const role of key === 'train' && stage.teacher !== undefined ? ['student', 'teacher'] as const : ['student'] as const) {
+        const { info, bertConfig } = models[role].facts;
+        if (info?.vocabSize !== undefined && ds.vocabSize > info.vocabSize) {
+          throw new ConfigError({ path: at, value: ds.name, message: `dataset '${ds.name}' has ids up to ${ds.vocabSize - 1} ` +
+            `(its vocabulary), but the ${role}'s vocabulary is ${info.vocabSize} (vocab_size)` });
+        }
+        const positions = bertConfig?.max_position_embeddings;
+        if (positions !== undefined && ds.maxLength > positions) {
+          throw new ConfigError({ path: at, value: ds.name, message: `dataset '${ds.name}' has sequences up to ${ds.maxLength} ` +
+            `tokens (maxLength), but the ${role}'s max_position_embeddings is ${positions}` });
+        }
+        if (info?.numLabels !== undefined && ds.labels && info.numLabels !== ds.labels.length) {
+          throw new ConfigError({ path: at, value: ds.name, message: `dataset '${ds.name}' has ${ds.labels.length} classes ` +
+            `(${ds.labels.join(', ')}), but the ${role} has num_labels ${info.numLabels}` });
+        }
+      }
+    }
+    const labelled = (ds: LoadedDataset | undefined) => !ds || ds.labels !== undefined || (ds.examples?.every((e) => e.label !== undefined) ?? false);
+    if (validation && !labelled(validation)) {
+      throw new ConfigError({ path: joinPath(field('data'), 'validation'), value: validation.name,
+        message: `dataset '${validation.name}' has no labels; evaluation needs labelled data` });
+    }
+    if (train && !labelled(train) && stage.losses.some((l) => l.use === 'supervised')) {
+      throw new ConfigError({ path: joinPath(field('data'), 'train'), value: train.name,
+        message: `dataset '${train.name}' has no labels, which the 'supervised' loss needs` });
+    }
+    if (train?.labels && validation?.labels && train.labels.join('\u0000') !== validation.labels.join('\u0000')) {
+      throw new ConfigError({ path: joinPath(field('data'), 'validation'), value: validation.name,
+        message: `dataset '${validation.name}' has classes ${validation.labels.join(', ')} but '${train.name}' has ` +
+          `${train.labels.join(', ')}: the ids would differ; give both the same 'labels' list` });
+    }
+  }
+
+  private mapping(ref: StageConfig['mapping'], at: string): LayerMapping {
+    if (typeof ref === 'string') {
+      const plugin = this.plugin('mapping', ref, at);
+      try { return plugin.create({}); } catch (error) { throw fromPluginError(error, at, undefined); }
+    }
+    if (isObject(ref) && typeof (ref as LayerMapping).pairs === 'function') return ref as LayerMapping;
+    const { use, options = {} } = ref as PluginRef;
+    const plugin = this.plugin('mapping', use, joinPath(at, 'use'));
+    this.checkKeys(plugin, options, joinPath(at, 'options'));
+    try { return plugin.create(options); } catch (error) { throw fromPluginError(error, joinPath(at, 'options'), options, at); }
+  }
+
+  /** The registered plugin of a kind and name, or a ConfigError listing the known names. */
+  private plugin<K extends Plugin['kind']>(kind: K, name: string, at: string, note = '') {
+    if (!this.distillery.plugins.has(kind, name)) {
+      const known = this.distillery.plugins.list(kind).map((p) => `'${p.name}'`).join(', ') || '(none registered)';
+      throw new ConfigError({ path: at, value: name,
+        message: `unknown ${kind} plugin '${name}'${note}; known ${kind} plugins: ${known} ` +
+          `(plugins come from the installed @distillery packages and the modules listed under 'plugins')` });
+    }
+    return this.distillery.plugins.get(kind, name);
+  }
+
+  private checkKeys(plugin: Plugin, options: object | undefined, at: string, alsoAllowed: string[] = []): void {
+    if (!plugin.optionKeys || !options) return;
+    for (const key of Object.keys(options)) {
+      if (!plugin.optionKeys.includes(key)) {
+        throw new ConfigError({ path: joinPath(at, key), value: (options as Record<string, unknown>)[key],
+          message: unknownKeyMessage(key, [...alsoAllowed, ...plugin.optionKeys], `option for ${plugin.kind} plugin '${plugin.name}'`) });
+      }
+    }
+  }
+}
+
+/** Just the sizes, when a non-BERT model's shape is known (enough for the assistant rule). */
+function shapeConfig(facts: ModelFacts): Record<string, number> | undefined {
+  const info = facts.info;
+  if (!info) return undefined;
+  return { num_hidden_layers: info.numLayers, hidden_size: info.hiddenSize, ...(info.numHeads ? { num_attention_heads: info.numHeads } : {}) };
+}

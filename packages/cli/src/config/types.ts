@@ -1,0 +1,128 @@
+// Types of a parsed pipeline config (what parsePipelineConfig returns). Paths are absolute.
+import type { BackendPreference, MetricName, OptimizerConfig } from '@distillery/core';
+
+/** A model built by a teacher/student plugin: `type` is the plugin name, every other key one of its options. */
+export interface ModelDef {
+  type: string;
+  [option: string]: unknown;
+}
+
+/** Where a stage's teacher or student comes from: a name under `models`, an earlier stage's student, or inline. */
+export type ModelRefDef = string | { stage: string } | ModelDef;
+
+/** A registered plugin by name, with its options. */
+export interface PluginRefDef {
+  use: string;
+  options?: Record<string, unknown>;
+}
+
+/** One loss of a stage. */
+export interface LossDef extends PluginRefDef {
+  /** @default 1 */
+  weight?: number;
+}
+
+/** DistilBERT masking applied to a stage's training batches (see @distillery/data mlmSource). */
+export interface MlmDef {
+  probability?: number;
+  maskFraction?: number;
+  randomFraction?: number;
+  smoothing?: number;
+  seed?: number;
+}
+
+/** The stage fields shared by stages and teacher-assistant chains. */
+export interface StageFieldsDef {
+  losses: LossDef[];
+  mapping?: string | PluginRefDef;
+  data: { train: string; validation?: string };
+  batchSize?: number;
+  epochs?: number;
+  maxSteps?: number;
+  optimizer?: OptimizerConfig;
+  seed?: number;
+  evaluation?: { metric?: MetricName; keepBest?: boolean; batchSize?: number };
+  /** `dir` absent: the CLI puts checkpoints in its run folder; elsewhere none are written. */
+  checkpoint?: { dir?: string; everySteps?: number; resume?: boolean };
+  callbacks?: PluginRefDef[];
+  mlm?: MlmDef;
+}
+
+/** One stage as written in a file. */
+export interface StageDef extends StageFieldsDef {
+  name: string;
+  teacher?: ModelRefDef;
+  student: ModelRefDef;
+}
+
+/** One assistant shape (BERT config keys over the teacher's config). */
+export interface AssistantShapeDef {
+  num_hidden_layers: number;
+  hidden_size: number;
+  num_attention_heads?: number;
+  intermediate_size?: number;
+}
+
+/** The options of a `{ use: 'teacher-assistant' }` entry. */
+export interface TeacherAssistantDef extends StageFieldsDef {
+  name?: string;
+  teacher: ModelRefDef;
+  student: ModelRefDef;
+  assistant?: 'auto' | 'none' | AssistantShapeDef[];
+  teacherConfig?: Record<string, unknown>;
+  studentConfig?: Record<string, unknown>;
+  assistantOptions?: Record<string, unknown>;
+  assistantStage?: Partial<StageFieldsDef>;
+  studentStage?: Partial<StageFieldsDef>;
+}
+
+/** A stage plugin entry: expands into stages. */
+export type StagePluginDef =
+  | { use: 'teacher-assistant'; options: TeacherAssistantDef }
+  | { use: string; options?: Record<string, unknown> };
+
+/** Fields every text dataset shares. */
+export interface TextDataFields {
+  /** 'bert-base-uncased' (bundled) or a tokenizer.json file / model folder (absolute after parsing). */
+  tokenizer: string;
+  /** Longest sequence, special tokens included. @default 128 */
+  maxLength?: number;
+  /** @default 'longest' */
+  padding?: 'longest' | 'max_length';
+  /** Keep this many examples, drawn at random with the file's seed. */
+  limit?: number;
+}
+
+/** A named dataset. */
+export type DatasetDef =
+  | (TextDataFields & { type: 'spam-assassin'; split?: 'train' | 'validation' | 'test'; labelled?: boolean; keepSubject?: boolean })
+  | (TextDataFields & { type: 'moby-dick'; unit?: 'paragraph' | 'sentence'; minLength?: number })
+  | (TextDataFields & {
+    type: 'jsonl' | 'csv' | 'tsv'; path: string;
+    columns?: { text?: string | number; textPair?: string | number | null; label?: string | number | null };
+    task?: 'classification' | 'regression'; labels?: string[]; header?: boolean; delimiter?: string;
+    onBadRow?: 'fail' | 'skip'; labelled?: boolean;
+  })
+  | {
+    type: 'synthetic'; numClasses: number; vocabSize: number; seqLength: number; size: number; signal?: number;
+    keywordsPerClass?: number; seed?: number; taskSeed?: number; labelled?: boolean; limit?: number;
+  };
+
+/** A validated pipeline config. */
+export interface PipelineConfig {
+  /** @default 'auto' */
+  backend: BackendPreference;
+  /** The default seed of every stage and of dataset sampling. @default 42 */
+  seed: number;
+  /** User plugin modules: absolute paths, or package names resolved from baseDir. */
+  plugins: string[];
+  /** A folder for run outputs written by tools (the CLI's metrics and report), absolute. */
+  output?: string;
+  /** Free text shown by tools. */
+  description?: string;
+  models: Record<string, ModelDef>;
+  data: Record<string, DatasetDef>;
+  stages: (StageDef | StagePluginDef)[];
+  /** The folder relative paths were resolved against (the config file's folder). */
+  baseDir: string;
+}

@@ -1,0 +1,172 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createDistillery, evaluate, selectBackend, silentLogger } from '@distillery/core';
+import { textBatchSource, loadTextDataset } from '@distillery/data';
+import { BertModel, BiLstmClassifier, Tokenizer, bilstm, saveBertToHf } from '@distillery/models';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { memoryIo, sentimentJsonl, tinyPipeline, tinyTokenizerJson, WORDS } from './fixtures.test-util.js';
+import { loadModel } from './internals/model-dir.js';
+import { main } from './main.js';
+import { runPipeline } from './run-pipeline.js';
+
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'distillery-cli-model-'));
+const io = () => memoryIo(tinyPipeline());
+const values = (m: BertModel | BiLstmClassifier) => m.trainableVariables.map((v) => Array.from(v.dataSync()));
+
+let root: string;
+let bertDir: string;
+let lstmDir: string;
+let dataFile: string;
+let bert: BertModel;
+
+beforeAll(async () => {
+  await selectBackend('cpu', silentLogger);
+  root = tmp();
+  const tokenizerJson = JSON.stringify(tinyTokenizerJson(WORDS));
+  bert = new BertModel({
+    vocab_size: 5 + WORDS.length, hidden_size: 16, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 32,
+    max_position_embeddings: 32, id2label: { 0: 'neg', 1: 'pos' },
+  }, { heads: ['classification'], seed: 3 });
+  bertDir = path.join(root, 'bert');
+  await saveBertToHf(bert, bertDir);
+  writeFileSync(path.join(bertDir, 'tokenizer.json'), tokenizerJson);
+  const lstm = new BiLstmClassifier({ vocabSize: 5 + WORDS.length, numLabels: 2, embeddingSize: 8, units: 4, denseSize: 8, seed: 4 });
+  lstmDir = path.join(root, 'bilstm');
+  await lstm.save(lstmDir);
+  writeFileSync(path.join(lstmDir, 'tokenizer.json'), tokenizerJson);
+  dataFile = path.join(root, 'dev.jsonl');
+  writeFileSync(dataFile, sentimentJsonl(20));
+});
+
+describe('distillery inspect', () => {
+  it('prints a Hugging Face BERT folder: format, shape, parameters by part, features, files, tokenizer', async () => {
+    const out = io();
+    expect(await main(['inspect', bertDir], out)).toBe(0);
+    expect(out.out).toContain('format:      Hugging Face BERT folder (config.json + model.safetensors)');
+    expect(out.out).toContain('model:       bert(2x16)');
+    expect(out.out).toContain('shape:       2 layer(s), hidden 16, 2 attention head(s), vocabulary 17, 2 label(s) (neg, pos)');
+    expect(out.out).toContain(`parameters:  ${bert.parameterCount().toLocaleString('en-US')} (embeddings `);
+    expect(out.out).toContain('emits:       logits, hidden, attentionScores, attentionProbs, queries, keys, values');
+    expect(out.out).toMatch(/files: {7}config\.json [\d.]+ (B|KiB), model\.safetensors [\d.]+ KiB, tokenizer\.json/);
+    expect(out.out).toContain('(vocabulary 17)');
+    const json = io();
+    expect(await main(['inspect', bertDir, '--json'], json)).toBe(0);
+    const info = JSON.parse(json.out);
+    expect(info.parameters).toBe(bert.parameterCount());
+    expect(Object.values(info.parameterParts as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(bert.parameterCount());
+    expect(info.heads).toEqual(['classification']);
+  });
+
+  it('prints a BiLSTM folder', async () => {
+    const out = io();
+    expect(await main(['inspect', lstmDir], out)).toBe(0);
+    expect(out.out).toContain('format:      distillery BiLSTM folder');
+    expect(out.out).toContain('model:       bilstm(8x4)');
+    expect(out.out).toContain('emits:       logits');
+  });
+});
+
+describe('distillery eval', () => {
+  it('gives accuracy, F1 and MCC on a JSONL file, as core evaluate() does; label names follow the model', async () => {
+    const out = io();
+    expect(await main(['eval', bertDir, '--data', dataFile, '--json'], out)).toBe(0);
+    const printed = JSON.parse(out.out);
+    const { examples } = await loadTextDataset(dataFile, { labels: ['neg', 'pos'] });
+    const expected = evaluate(bert, textBatchSource(examples, new Tokenizer(path.join(bertDir, 'tokenizer.json'))), 64);
+    expect(printed.metrics).toEqual(expected);
+    expect(Object.keys(printed.metrics).sort()).toEqual(['accuracy', 'f1', 'mcc']);
+    expect(printed.data).toBe(`${dataFile} (20 examples)`);
+    const text = io();
+    expect(await main(['eval', lstmDir, '--data', dataFile], text)).toBe(0);
+    expect(text.out).toMatch(/\nmodel: bilstm\(8x4\) .*\ndata: {2}.*dev\.jsonl \(20 examples\)\naccuracy \d\.\d{4} {2}f1 \d\.\d{4} {2}mcc -?\d\.\d{4}\n$/);
+  });
+
+  it('evaluates on a named dataset of a pipeline file; an unknown name lists the known ones (exit 2)', async () => {
+    const lstm = await BiLstmClassifier.load(lstmDir);
+    const bad = memoryIo(tinyPipeline());
+    expect(await main(['eval', lstmDir, '--data', path.join(root, 'p.yaml'), '--dataset', 'nope'], bad)).toBe(2);
+    writeFileSync(path.join(root, 'p.yaml'), '');
+    expect(await main(['eval', lstmDir, '--data', path.join(root, 'p.yaml'), '--dataset', 'nope'], bad)).toBe(2);
+    expect(bad.err).toContain("has no dataset or stage 'nope' with validation data (known: teacher, student)");
+    const source = textBatchSource((await loadTextDataset(dataFile)).examples, new Tokenizer(path.join(lstmDir, 'tokenizer.json')));
+    const fits = memoryIo(async () => ({ distillery: createDistillery({ logger: silentLogger }), stages: [], datasets: { dev: source } }));
+    expect(await main(['eval', lstmDir, '--data', `${path.join(root, 'p.yaml')}#dev`, '--json'], fits)).toBe(0);
+    expect(JSON.parse(fits.out).metrics).toEqual(evaluate(lstm, source, 64));
+    const missing = io();
+    expect(await main(['eval', lstmDir], missing)).toBe(2);
+    expect(missing.err).toContain('error: --data is required');
+    const noTokenizer = io();
+    expect(await main(['eval', path.join(root, 'bilstm-tfjs-none'), '--data', 'spam-assassin:test'], noTokenizer)).toBe(2);
+    expect(await main(['eval', bertDir, '--data', 'spam-assassin:test', '--tokenizer', path.join(root, 'nope.json')], noTokenizer)).toBe(2);
+    expect(noTokenizer.err).toMatch(/no such folder[\s\S]*error: Tokenizer: /);
+    lstm.dispose();
+  });
+});
+
+describe('distillery export', () => {
+  it('BERT: hf and tfjs folders that load back to the same weights and the same metrics', async () => {
+    const hf = path.join(root, 'out-hf');
+    const tfjs = path.join(root, 'out-tfjs');
+    const a = io();
+    expect(await main(['export', bertDir, '--format', 'hf', '--out', hf], a)).toBe(0);
+    expect(a.out).toContain(`exported bert(2x16) from ${bertDir} as hf:`);
+    expect(readFileSync(path.join(hf, 'model.safetensors')).equals(readFileSync(path.join(bertDir, 'model.safetensors')))).toBe(true);
+    expect(await main(['export', hf, '--format', 'tfjs', '--out', tfjs], io())).toBe(0);
+    const modelJson = JSON.parse(readFileSync(path.join(tfjs, 'model.json'), 'utf8'));
+    expect(modelJson.format).toBe('distillery/bert');
+    expect(modelJson.weightsManifest[0].weights[0].name).toBe('bert.embeddings.word_embeddings.weight');
+    const back = await loadModel(tfjs);
+    expect(back.format).toBe('tfjs');
+    expect(values(back.model)).toEqual(values(bert));
+    const e1 = io();
+    const e2 = io();
+    await main(['eval', bertDir, '--data', dataFile, '--json'], e1);
+    await main(['eval', tfjs, '--data', dataFile, '--json'], e2);
+    expect(JSON.parse(e2.out).metrics).toEqual(JSON.parse(e1.out).metrics);
+    // An existing export is replaced only with --force; a folder that is not a model never.
+    const again = io();
+    expect(await main(['export', bertDir, '--format', 'tfjs', '--out', tfjs], again)).toBe(2);
+    expect(again.err).toContain('already holds a model; pass --force to replace it');
+    expect(await main(['export', bertDir, '--format', 'tfjs', '--out', tfjs, '--force'], io())).toBe(0);
+    const notModel = io();
+    expect(await main(['export', bertDir, '--format', 'hf', '--out', root, '--force'], notModel)).toBe(2);
+    expect(notModel.err).toContain('is not a model folder');
+  });
+
+  it('BiLSTM: tfjs round trip; a last/ checkpoint is rebuilt from its stage config', async () => {
+    const tfjs = path.join(root, 'lstm-tfjs');
+    expect(await main(['export', lstmDir, '--format', 'tfjs', '--out', tfjs], io())).toBe(0);
+    const original = await BiLstmClassifier.load(lstmDir);
+    const back = await loadModel(tfjs);
+    expect(back.kind).toBe('bilstm');
+    expect(values(back.model)).toEqual(values(original));
+
+    // A one-stage run without validation: its saved student is the last/ checkpoint's weights.
+    const tokenizer = new Tokenizer(path.join(lstmDir, 'tokenizer.json'));
+    const { examples } = await loadTextDataset(dataFile);
+    const run = path.join(root, 'run');
+    await runPipeline({
+      distillery: createDistillery({ logger: silentLogger, plugins: [bilstm] }), out: run, backend: 'cpu', report: false, compare: false,
+      stages: [{
+        name: 'lstm', student: { use: 'bilstm', options: { vocabSize: tokenizer.vocabSize, numLabels: 2, embeddingSize: 8, units: 4, denseSize: 8 } },
+        losses: [{ use: 'supervised' }], data: { train: textBatchSource(examples, tokenizer) }, batchSize: 8, maxSteps: 3,
+      }],
+    });
+    const last = path.join(run, 'checkpoints', 'lstm', 'last');
+    const state = JSON.parse(readFileSync(path.join(last, 'state.json'), 'utf8'));
+    expect(state.config.student).toEqual({ use: 'bilstm', options: { vocabSize: 17, numLabels: 2, embeddingSize: 8, units: 4, denseSize: 8 } });
+    const exported = path.join(root, 'lstm-from-last');
+    const out = io();
+    expect(await main(['export', last, '--format', 'hf', '--out', exported], out)).toBe(0);
+    expect(out.out).toContain('(a BiLSTM: its own config; transformers has no class for it)');
+    expect(readFileSync(path.join(exported, 'model.safetensors')).equals(readFileSync(path.join(run, 'students', 'lstm', 'model.safetensors')))).toBe(true);
+    // The run saved the stage's tokenizer beside its student: eval reads text without --tokenizer.
+    expect(await main(['eval', path.join(run, 'students', 'lstm'), '--data', dataFile], io())).toBe(0);
+    const inspect = io();
+    expect(await main(['inspect', path.join(run, 'checkpoints', 'lstm')], inspect)).toBe(0);
+    expect(inspect.out).toMatch(/checkpoint: {2}stage 'lstm', step 3 \(1 epoch\(s\) done\), seed 42, saved .*; model rebuilt from the stage config/);
+    original.dispose();
+    (back.model as BiLstmClassifier).dispose();
+  });
+});

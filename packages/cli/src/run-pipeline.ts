@@ -1,0 +1,274 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  DistilleryError, hasCheckpoint, selectBackend, writeFileAtomic,
+  type BackendPreference, type Callback, type Distillery, type PipelineEntry, type StageConfig, type Student, type Teacher,
+} from '@distillery/core';
+import { saveTokenizerJson, type TokenizerJson } from '@distillery/models';
+import { MetricsLog } from './metrics-log.js';
+import { Progress } from './progress.js';
+import { compareModels } from './report/compare.js';
+import { RUN_FILES, writeReport } from './report/index.js';
+import { recordModels } from './internals/record-models.js';
+
+/** Options of runPipeline. */
+export interface RunPipelineOptions {
+  distillery: Distillery;
+  /** Stages (or stage plugins) in order, as a config loader or a program built them. */
+  stages: PipelineEntry[];
+  /** The run folder: metrics.jsonl, report.html, run.json, students/, and checkpoints/<stage> for stages without a checkpoint dir (absent or empty). */
+  out: string;
+  /** Continue from the checkpoints in the run folder; completed stages are restored, not retrained. @default false */
+  resume?: boolean;
+  /** Start over even though checkpoints of an earlier run exist (they are deleted). @default false */
+  force?: boolean;
+  /** @default 'auto' */
+  backend?: BackendPreference;
+  /** Aborting asks for a graceful stop: the current step finishes, `last/` is written, the run resolves 'interrupted'. */
+  signal?: AbortSignal;
+  /** Where progress goes. @default silent */
+  progress?: Progress;
+  /** Write report.html at the end. @default true */
+  report?: boolean;
+  /** Measure teacher vs student (parameters, metrics, speed) when each stage ends. @default true */
+  compare?: boolean;
+  /** The report's title. @default 'Distillery run' */
+  title?: string;
+  /** Recorded in metrics.jsonl and run.json: the pipeline file and the command line. */
+  pipeline?: string;
+  command?: string;
+}
+
+/** How one stage ended in this invocation. */
+export interface StageOutcome {
+  stage: string;
+  status: 'completed' | 'interrupted';
+  step: number;
+  totalSteps?: number;
+  /** The stage's checkpoint folder (holding last/ and best/). */
+  checkpoint: string;
+  /** The folder the student was saved to (completed stages). */
+  student?: string;
+}
+
+/** What runPipeline did. */
+export interface RunPipelineResult {
+  status: 'completed' | 'interrupted';
+  out: string;
+  metrics: string;
+  report?: string;
+  stages: StageOutcome[];
+  /** Where the run stopped, when interrupted. */
+  interrupted?: { stage: string; step: number; totalSteps?: number; checkpoint: string };
+}
+
+/** Thrown from a callback to stop at an epoch's `last/` checkpoint (see `interruptCallback`). */
+class StopAtCheckpoint extends Error {}
+
+/**
+ * Runs a pipeline the way `distillery run` does: every stage checkpoints (to its own
+ * `checkpoint.dir`, else `<out>/checkpoints/<stage>`), events go to `<out>/metrics.jsonl` and to
+ * `progress`, each completed stage's student is saved to `<out>/students/<stage>` and measured
+ * against its teacher, and `<out>/report.html` is written at the end (also after an interrupt or
+ * a failure, from what was logged).
+ *
+ * Resuming sets `checkpoint.resume` on every stage. A completed stage's `last/` checkpoint is at
+ * its final step, so core's Distiller trains nothing, reloads the weights and restores the best
+ * epoch from `best/`: the student a later stage sees is bit-for-bit the one the first invocation
+ * produced. The interrupted stage continues from its `last/` (weights, optimizer moments, step,
+ * history); stages after it run as usual.
+ */
+export async function runPipeline(options: RunPipelineOptions): Promise<RunPipelineResult> {
+  const {
+    distillery, resume = false, force = false, backend = 'auto', signal, report = true, compare = true, title, pipeline, command,
+  } = options;
+  const progress = options.progress ?? new Progress({ stream: { write: () => true }, tty: false });
+  const out = path.resolve(options.out);
+  const stages = distillery.expand(options.stages);
+  const checkpointDir = new Map(stages.map((s) => [s.name, path.resolve(s.checkpoint?.dir || path.join(out, 'checkpoints', s.name))]));
+  await fs.mkdir(out, { recursive: true });
+  if (!resume) await clearOrRefuse(stages, checkpointDir, out, force);
+
+  const metricsFile = path.join(out, RUN_FILES.metrics);
+  const metrics = new MetricsLog(metricsFile, { append: resume });
+  const outcomes = new Map<string, StageOutcome>();
+  const manifest = async (status: string) => writeFileAtomic(path.join(out, RUN_FILES.manifest), `${JSON.stringify({
+    format: 'distillery-run/1', status, pipeline, command,
+    stages: stages.map((s) => ({ name: s.name, checkpoint: checkpointDir.get(s.name), ...outcomes.get(s.name) })),
+    updatedAt: new Date().toISOString(),
+  }, null, 2)}\n`);
+
+  let requested = signal?.aborted ?? false;
+  const onAbort = () => { requested = true; };
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const controller = new AbortController();
+  const models = recordModels(distillery, stages);
+
+  try {
+    await selectBackend(backend, progress.logger);
+    metrics.write({ event: 'run', pipeline, resume, backend: tf.getBackend(), command });
+    await manifest('running');
+    const instrumented: StageConfig[] = models.stages.map((stage, index) => ({
+      ...stage,
+      checkpoint: { ...stage.checkpoint, dir: checkpointDir.get(stage.name)!, resume: resume || stage.checkpoint?.resume === true },
+      callbacks: [
+        ...(stage.callbacks ?? []),
+        metrics.callback(index, stages.length),
+        progress.callback(index, stages.length),
+        finishCallback(stage),
+        interruptCallback(stage),
+      ],
+    }));
+    let status: RunPipelineResult['status'];
+    try {
+      status = (await distillery.run(instrumented, { signal: controller.signal })).status;
+    } catch (error) {
+      if (!(error instanceof StopAtCheckpoint)) throw error;
+      status = 'interrupted';
+    }
+    progress.done();
+    metrics.write({ event: 'run-end', status });
+    await manifest(status);
+    const reportFile = report ? await writeReport(out, { title }) : undefined;
+    const interrupted = [...outcomes.values()].find((o) => o.status === 'interrupted');
+    return {
+      status, out, metrics: metricsFile, report: reportFile, stages: [...outcomes.values()],
+      ...(status === 'interrupted' && interrupted
+        ? { interrupted: { stage: interrupted.stage, step: interrupted.step, totalSteps: interrupted.totalSteps, checkpoint: interrupted.checkpoint } }
+        : {}),
+    };
+  } catch (error) {
+    progress.done();
+    metrics.write({ event: 'run-end', status: 'failed', error: (error as Error)?.message ?? String(error) });
+    await manifest('failed').catch(() => undefined);
+    // The loss curves up to the failure are what one wants to look at after a divergence.
+    if (report) await writeReport(out, { title }).catch(() => undefined);
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    metrics.close();
+  }
+
+  /** Saves the student and measures it against its teacher when its stage completes. */
+  function finishCallback(stage: StageConfig): Callback {
+    let totalSteps: number | undefined;
+    return {
+      onStageStart: (e) => {
+        totalSteps = e.totalSteps;
+        outcomes.delete(stage.name);
+      },
+      onCheckpoint: (e) => {
+        if (e.kind === 'last') {
+          outcomes.set(stage.name, { stage: stage.name, status: 'interrupted', step: e.step, totalSteps, checkpoint: checkpointDir.get(stage.name)! });
+        }
+      },
+      onStageEnd: async (e) => {
+        const outcome: StageOutcome = { stage: stage.name, status: e.status, step: e.step, totalSteps, checkpoint: checkpointDir.get(stage.name)! };
+        outcomes.set(stage.name, outcome);
+        if (e.status !== 'completed') return;
+        const student = models.student(stage.name);
+        if (student) {
+          outcome.student = path.join(out, 'students', stage.name);
+          await student.save(outcome.student);
+          // With its tokenizer beside it, `distillery eval` reads text for it without --tokenizer.
+          const tokenizer = tokenizerJson(stage);
+          if (tokenizer) await saveTokenizerJson(outcome.student, tokenizer);
+          progress.line(`stage '${stage.name}': student saved to ${outcome.student}`);
+        }
+        if (compare && student) compareStage(stage, student, models.teacher(stage.name));
+      },
+    };
+  }
+
+  function compareStage(stage: StageConfig, student: Student, teacher: Teacher | undefined): void {
+    const rows = compareModels({
+      teacher, student, validation: stage.data.validation, train: stage.data.train,
+      batchSize: stage.evaluation?.batchSize ?? stage.batchSize ?? 32,
+    });
+    metrics.write({ event: 'compare', stage: stage.name, rows, data: stage.data.validation ? 'validation' : 'train' });
+    for (const r of rows) {
+      const m = r.metrics ? Object.entries(r.metrics).map(([k, v]) => `${k}=${v.toFixed(4)}`).join(' ') : '';
+      progress.line(`stage '${stage.name}' ${r.role} ${r.model}: ${r.parameters?.toLocaleString('en-US') ?? '?'} parameters` +
+        `${m ? `, ${m}` : ''}${r.examplesPerSecond ? `, ${r.examplesPerSecond.toFixed(1)} examples/s` : ''}${r.note ? ` (${r.note})` : ''}`);
+    }
+  }
+
+  /**
+   * Turns an interrupt request into a stop that resumes exactly. Mid-epoch, aborting core's signal
+   * makes the Distiller finish the step and write `last/`. At an epoch's last step it must not:
+   * core would write `last/` before that epoch's evaluation and best-checkpoint, and a resumed run
+   * skips both (so keepBest could restore other weights). There the epoch is let finish, and the
+   * run stops right after its `last/` checkpoint, which follows the evaluation.
+   */
+  function interruptCallback(stage: StageConfig): Callback {
+    let perEpoch: number | undefined;
+    const endsEpoch = (step: number, totalSteps: number) => {
+      if (step === totalSteps) return true;
+      perEpoch ??= stepsPerEpoch(stage);
+      return perEpoch > 0 && step % perEpoch === 0;
+    };
+    return {
+      onStep: async (e) => {
+        // The training loop only awaits promises, which never lets the event loop poll: without this
+        // turn of the loop, a SIGINT handler would run only at the next file write (an epoch's end).
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (requested && !controller.signal.aborted && !endsEpoch(e.step, e.totalSteps)) controller.abort();
+      },
+      onCheckpoint: (e) => {
+        if (requested && !controller.signal.aborted && e.kind === 'last') throw new StopAtCheckpoint(`interrupted at ${e.dir}`);
+      },
+    };
+  }
+}
+
+/** The tokenizer.json of a stage's text data (a TextBatchSource's encoder, when it is a models Tokenizer). */
+function tokenizerJson(stage: StageConfig): TokenizerJson | undefined {
+  for (const source of [stage.data.train, stage.data.validation]) {
+    const json = (source as { encoder?: { json?: unknown } } | undefined)?.encoder?.json;
+    if (json && typeof json === 'object') return json as TokenizerJson;
+  }
+  return undefined;
+}
+
+/** Batches per epoch, computed as core's Distiller does; 0 when it cannot tell. */
+function stepsPerEpoch(stage: StageConfig): number {
+  try {
+    const train = stage.data.train;
+    const batchSize = stage.batchSize ?? 32;
+    return train.epochBatches ? train.epochBatches(0, stage.seed ?? 42, batchSize).length : Math.ceil(train.size / batchSize);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * A fresh run must not meet checkpoints of an earlier one: a later `--resume` would mix them in
+ * (a stage that had completed before would be "restored" with weights from another run). They are
+ * deleted with `force`, otherwise the run is refused before anything is built.
+ */
+async function clearOrRefuse(stages: StageConfig[], dirs: Map<string, string>, out: string, force: boolean): Promise<void> {
+  const found: { stage: string; dir: string }[] = [];
+  for (const s of stages) {
+    if (s.checkpoint?.resume) continue;
+    const dir = dirs.get(s.name)!;
+    for (const kind of ['last', 'best']) {
+      if (await hasCheckpoint(path.join(dir, kind))) found.push({ stage: s.name, dir: path.join(dir, kind) });
+    }
+  }
+  if (found.length && !force) {
+    throw new DistilleryError(
+      `checkpoints of an earlier run exist (${found.map((f) => `stage '${f.stage}': ${f.dir}`).join('; ')}); ` +
+      `continue that run with --resume, or start over with --force (deletes them)`, 'checkpoint');
+  }
+  if (!force) return;
+  for (const s of stages) {
+    if (s.checkpoint?.resume) continue;
+    const dir = dirs.get(s.name)!;
+    const names = await fs.readdir(dir).catch(() => [] as string[]);
+    for (const name of names) {
+      if (/^\.?(last|best)(\.|$)/.test(name)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
+    }
+  }
+  await fs.rm(path.join(out, 'students'), { recursive: true, force: true });
+}

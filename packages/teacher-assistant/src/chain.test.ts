@@ -1,0 +1,122 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { arraySource, createDistillery, silentLogger, type Logger, type StageConfig } from '@distillery/core';
+import { BertModel, type BertConfigInput } from '@distillery/models';
+import { teacherAssistant, teacherAssistantPlugin, type TeacherAssistantOptions } from './index.js';
+
+const base: BertConfigInput = { vocab_size: 40, max_position_embeddings: 16, num_labels: 3 };
+const teacherConfig = { ...base, num_hidden_layers: 4, hidden_size: 32, num_attention_heads: 2, intermediate_size: 64 };
+const studentConfig = { ...base, num_hidden_layers: 2, hidden_size: 16, num_attention_heads: 2, intermediate_size: 32 };
+const data = { train: arraySource({ inputIds: [[1, 2, 3]], labels: [0] }) };
+const losses = [{ use: 'hinton', options: { temperature: 2 } }];
+const lines: string[] = [];
+const logger: Logger = { info: (m) => lines.push(m), warn: (m) => lines.push(m) };
+const refs = {
+  teacher: { use: 'bert', options: { config: teacherConfig } },
+  student: { use: 'bert', options: { config: studentConfig } },
+};
+const models: BertModel[] = [];
+afterAll(() => models.forEach((m) => m.dispose()));
+
+const chain = (options: Partial<TeacherAssistantOptions>) =>
+  teacherAssistant({ ...refs, losses, data, logger, ...options } as TeacherAssistantOptions);
+
+describe('teacherAssistant()', () => {
+  it("'auto' with a 4x32 teacher and a 2x16 student: assistant 4x16 from the teacher config, two linked stages", () => {
+    lines.length = 0;
+    const stages = chain({ name: 'takd', batchSize: 8, epochs: 2, optimizer: { learningRate: 1e-3 } });
+    expect(stages.map((s) => s.name)).toEqual(['takd-assistant-1', 'takd-student']);
+    expect(stages[0]).toEqual({
+      name: 'takd-assistant-1', teacher: refs.teacher, losses, data, batchSize: 8, epochs: 2, optimizer: { learningRate: 1e-3 },
+      student: { use: 'bert', options: { config: { ...teacherConfig, num_hidden_layers: 4, hidden_size: 16, num_attention_heads: 2, intermediate_size: 32 } } },
+    });
+    // The student learns from the assistant stage's trained student, frozen.
+    expect(stages[1]).toEqual({
+      name: 'takd-student', teacher: { stage: 'takd-assistant-1' }, student: refs.student, losses, data,
+      batchSize: 8, epochs: 2, optimizer: { learningRate: 1e-3 },
+    });
+    expect(stages.plan.assistants).toHaveLength(1);
+    expect(stages.description).toBe(
+      "teacher-assistant 'takd': one assistant 4x16 with the teacher's depth and the student's width (auto, MiniLM rule: " +
+      'M=2 ≤ N/2=2, H_s=16 ≤ H_t/2=16): teacher 4x32 → assistant 4x16 → student 2x16; stages: takd-assistant-1, takd-student');
+    expect(lines).toEqual([stages.description]);
+  });
+
+  it("'auto' says when no assistant is needed and builds the single stage", () => {
+    const stages = chain({ student: { use: 'bert', options: { config: { ...studentConfig, num_hidden_layers: 3 } } } });
+    expect(stages.map((s) => [s.name, s.teacher])).toEqual([['ta-student', refs.teacher]]);
+    expect(stages.description).toContain('no assistant (auto, MiniLM rule: needs M ≤ N/2 and H_s ≤ H_t/2; M=3 > N/2=2');
+  });
+
+  it('an explicit list builds a longer chain, each stage taught by the one before', () => {
+    const stages = chain({ assistant: [{ num_hidden_layers: 4, hidden_size: 24 }, { num_hidden_layers: 3, hidden_size: 16 }] });
+    expect(stages.map((s) => [s.name, s.teacher])).toEqual([
+      ['ta-assistant-1', refs.teacher], ['ta-assistant-2', { stage: 'ta-assistant-1' }], ['ta-student', { stage: 'ta-assistant-2' }],
+    ]);
+    const configs = stages.slice(0, 2).map((s) => (s.student as unknown as { options: { config: BertConfigInput } }).options.config);
+    expect(configs.map((c) => [c.num_hidden_layers, c.hidden_size, c.num_attention_heads, c.intermediate_size]))
+      .toEqual([[4, 24, 2, 48], [3, 16, 2, 32]]);
+    expect(configs[0].vocab_size).toBe(40);
+  });
+
+  it('per-role stage fields, checkpoint folders per stage, assistant plugin options and heads', () => {
+    const stages = chain({
+      teacher: { use: 'bert', options: { config: teacherConfig, heads: ['mlm'] } },
+      epochs: 1, assistantStage: { epochs: 3 }, studentStage: { losses: [{ use: 'supervised' }] },
+      checkpoint: { dir: 'runs/takd', everySteps: 10 }, assistantOptions: { seed: 9 },
+    });
+    expect(stages.map((s) => [s.epochs, s.losses, s.checkpoint]))
+      .toEqual([[3, losses, { dir: 'runs/takd/ta-assistant-1', everySteps: 10 }],
+        [1, [{ use: 'supervised' }], { dir: 'runs/takd/ta-student', everySteps: 10 }]]);
+    expect((stages[0].student as { options: object }).options).toMatchObject({ heads: ['mlm'], seed: 9 });
+  });
+
+  it('reads shapes, config and heads from BertModel objects', () => {
+    const teacher = new BertModel(teacherConfig, { heads: ['classification', 'mlm'] });
+    const student = new BertModel(studentConfig);
+    models.push(teacher, student);
+    const stages = chain({ teacher, student });
+    expect(stages[0].teacher).toBe(teacher);
+    expect(stages[1].student).toBe(student);
+    expect((stages[0].student as { options: object }).options).toEqual({
+      config: { ...teacher.config, num_hidden_layers: 4, hidden_size: 16, num_attention_heads: 2, intermediate_size: 32 },
+      heads: ['classification', 'mlm'],
+    });
+  });
+
+  it('a { stage } teacher needs teacherConfig for the rule; with it, the assistant is built from it', () => {
+    expect(() => chain({ teacher: { stage: 'finetune' } }))
+      .toThrow("teacher-assistant: the teacher's shape cannot be read from its reference (a { stage }, a checkpoint, a factory or " +
+        "another plugin); pass 'teacherConfig'");
+    const stages = chain({ teacher: { stage: 'finetune' }, teacherConfig });
+    expect(stages[0].teacher).toEqual({ stage: 'finetune' });
+    expect(stages).toHaveLength(2);
+    // 'none' needs no shapes at all.
+    expect(chain({ teacher: { stage: 'finetune' }, assistant: 'none' }).map((s) => s.name)).toEqual(['ta-student']);
+  });
+
+  it('assistantModel builds assistants any other way', () => {
+    const built: unknown[] = [];
+    const stages = chain({ assistantModel: (shape, i) => { built.push([shape, i]); return { use: 'my-student', options: { i } }; } });
+    expect(stages[0].student).toEqual({ use: 'my-student', options: { i: 0 } });
+    expect(built).toEqual([[{ num_hidden_layers: 4, hidden_size: 16, num_attention_heads: 2, intermediate_size: 32 }, 0]]);
+  });
+
+  it('rejects unknown options and a missing end, naming them', () => {
+    expect(() => chain({ epoch: 3 } as never)).toThrow("teacher-assistant: unknown option 'epoch'; known options: name, teacher");
+    expect(() => chain({ student: undefined })).toThrow("teacher-assistant: option 'student' is required");
+    expect(() => chain({ assistant: 'yes' as never })).toThrow("option 'assistant' must be 'auto', 'none' or a list of shapes, got \"yes\"");
+  });
+});
+
+describe("the 'teacher-assistant' stage plugin", () => {
+  it('expands in a pipeline next to ordinary stages, and checks option keys', () => {
+    const distillery = createDistillery({ logger: silentLogger, plugins: [teacherAssistantPlugin] });
+    const finetune: StageConfig = { name: 'finetune', student: refs.teacher, losses: [{ use: 'supervised' }], data };
+    const stages = distillery.expand([
+      finetune, { use: 'teacher-assistant', options: { ...refs, teacher: { stage: 'finetune' }, teacherConfig, losses, data, logger } },
+    ]);
+    expect(stages.map((s) => s.name)).toEqual(['finetune', 'ta-assistant-1', 'ta-student']);
+    expect(() => distillery.expand([{ use: 'teacher-assistant', options: { ...refs, losses, data, epoch: 1 } }]))
+      .toThrow("pipeline[0]: unknown option 'epoch' for stage plugin 'teacher-assistant'");
+  });
+});
