@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DistilleryError, explicit, hasEmbeddingEntry, last, lastLayer, skip, uniform, type Feature, type LayerPair } from '@distillery/core';
+import { thrown } from '@distillery/core/testing';
 
 /** Builds pairs from parallel student/teacher index lists, so expectations read like LOSSES.md. */
 const zip = (student: number[], teacher: number[]): LayerPair[] => student.map((s, i) => ({ student: s, teacher: teacher[i] }));
-
-/** Captures the error a function throws (so the message can be checked piece by piece). */
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 const ATTENTION_SIDE: Feature[] = ['attentionScores', 'attentionProbs', 'queries', 'keys', 'values'];
 

@@ -4,6 +4,7 @@ import {
   checkOptionKeys, createDistillery, DistilleryError, Rng, selectBackend, silentLogger,
   type Batch, type LossContext, type ModelInfo, type ModelOutputs, type PluginEnv,
 } from '@distillery/core';
+import { expectClose, expectComputeLeavesNoTensors, expectRel, thrown, thrownWithoutLeaks } from '@distillery/core/testing';
 import { distilbertCosine, distilbertCosineLoss, type DistilbertCosineOptions } from './index.js';
 
 // ---- float64 reference, written out with loops over plain numbers (no tfjs, no plugin code) ----
@@ -81,15 +82,6 @@ function refCos(hs: T3, ht: T3, mask: Matrix): number {
 }
 
 // ---- helpers ----
-
-const expectRel = (actual: number, expected: number, what = '') => {
-  const ok = Math.abs(actual - expected) <= 1e-5 * Math.abs(expected) + 1e-9;
-  expect(ok, `${what}: got ${actual}, expected ${expected}`).toBe(true);
-};
-const expectClose = (actual: number, expected: number, what = '') => {
-  const ok = Math.abs(actual - expected) <= 1e-5 * Math.max(1, Math.abs(expected));
-  expect(ok, `${what}: got ${actual}, expected ${expected}`).toBe(true);
-};
 
 const rand3 = (rng: Rng, b: number, s: number, x: number, scale = 1): T3 =>
   Array.from({ length: b }, () => Array.from({ length: s }, () => Array.from({ length: x }, () => rng.normal() * scale)));
@@ -300,20 +292,15 @@ describe('distilbert-cosine memory', () => {
     it(`leaves no tensors behind (${JSON.stringify(options)})`, () => {
       const { ctx, dispose } = build();
       const loss = distilbertCosineLoss(options);
-      const before = tf.memory().numTensors;
-      const { total, terms } = loss.compute(ctx);
-      expect(tf.memory().numTensors).toBeGreaterThan(before);
-      tf.dispose([total, ...Object.values(terms)]);
-      expect(tf.memory().numTensors).toBe(before);
+      expectComputeLeavesNoTensors(loss, ctx);
       dispose();
     });
   }
 
   it('leaves no tensors behind when compute throws', () => {
     const { ctx, dispose } = build();
-    const before = tf.memory().numTensors;
-    expect(() => distilbertCosineLoss().compute({ ...ctx, teacher: { mlmLogits: ctx.teacher.mlmLogits } })).toThrow(DistilleryError);
-    expect(tf.memory().numTensors).toBe(before);
+    const e = thrownWithoutLeaks(() => distilbertCosineLoss().compute({ ...ctx, teacher: { mlmLogits: ctx.teacher.mlmLogits } }));
+    expect(e).toBeInstanceOf(DistilleryError);
     dispose();
   });
 });
@@ -324,15 +311,11 @@ describe('distilbert-cosine errors', () => {
   const rng = new Rng(3);
   const mask = maskOf([3, 3], 3);
   const labels: Matrix = [[1, -100, 2], [-100, -100, 0]];
-  const error = (f: () => unknown): Error => {
-    try { f(); } catch (e) { return e as Error; }
-    throw new Error('did not throw');
-  };
 
   it('different hidden sizes name the plugin, the feature, both layer indices, both sizes and shapes', () => {
     const { ctx, dispose } = context({ mlmLogits: rand3(rng, 2, 3, 5), hidden: [0, 1, 2].map(() => rand3(rng, 2, 3, 6)) },
       { mlmLogits: rand3(rng, 2, 3, 5), hidden: [0, 1].map(() => rand3(rng, 2, 3, 4)) }, mask, labels);
-    const e = error(() => distilbertCosineLoss().compute(ctx));
+    const e = thrown(() => distilbertCosineLoss().compute(ctx));
     dispose();
     expect(e).toBeInstanceOf(DistilleryError);
     expect(e.message).toBe(`distilbert-cosine: feature 'hidden' (last layer: teacher index 2, student index 1): the cos term ` +

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arraySource, createDistillery, Rng, selectBackend, silentLogger, type BatchSource } from '@distillery/core';
-import { syntheticTask } from '@distillery/core/testing';
+import { mean, stepRecorder, syntheticTask } from '@distillery/core/testing';
 import { BertModel, type BertHead } from '@distillery/models';
 import { distilbertCosine } from './index.js';
 
@@ -50,22 +50,20 @@ beforeAll(async () => { await selectBackend('cpu', silentLogger); });
 
 async function distil(teacher: BertModel, student: BertModel, train: BatchSource, options: Record<string, unknown>) {
   models.push(teacher, student);
-  const steps: Record<string, number>[] = [];
-  const counts: number[] = [];
+  const rec = stepRecorder();
   const result = await createDistillery({ logger: silentLogger }).use(distilbertCosine).runStage({
     name: 'distilbert', teacher: teacher.asTeacher(), student,
     losses: [{ use: 'distilbert-cosine', options }],
     data: { train }, batchSize: 8, maxSteps: 50, seed: 4,
     optimizer: { learningRate: 3e-3, schedule: 'constant' },
-    callbacks: [{ onStep: (e) => { steps.push(e.terms); counts.push(tf.memory().numTensors); } }],
+    callbacks: [rec.callback],
   });
   expect(result.status).toBe('completed');
-  expect(steps).toHaveLength(50);
-  expect(new Set(counts).size).toBe(1);
-  return steps;
+  expect(rec.steps).toHaveLength(50);
+  expect(new Set(rec.counts).size).toBe(1);
+  return rec.steps.map((e) => e.terms);
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const falls = (steps: Record<string, number>[], key: string, factor: number) => {
   const first = mean(steps.slice(0, 5).map((s) => s[key])), last = mean(steps.slice(-5).map((s) => s[key]));
   expect(last, `${key}: first five steps ${first}, last five ${last}`).toBeLessThan(factor * first);

@@ -4,7 +4,7 @@ import {
   arraySource, checkOptionKeys, createDistillery, DistilleryError, Rng, selectBackend, silentLogger,
   type Batch, type LossContext, type ModelInfo, type PluginEnv,
 } from '@distillery/core';
-import { MlpClassifier, syntheticTask } from '@distillery/core/testing';
+import { expectClose, expectComputeLeavesNoTensors, MlpClassifier, syntheticTask, thrown, thrownWithoutLeaks } from '@distillery/core/testing';
 import { hinton, hintonLoss, type HintonOptions } from './index.js';
 
 // ---- float64 reference, written out with loops over plain numbers (no tfjs, no plugin code) ----
@@ -50,11 +50,6 @@ function refHard(zs: Matrix, labels: number[]): number {
 }
 
 // ---- helpers ----
-
-const expectClose = (actual: number, expected: number, what = '') => {
-  const ok = Math.abs(actual - expected) <= 1e-5 * Math.max(1, Math.abs(expected));
-  expect(ok, `${what}: got ${actual}, expected ${expected}`).toBe(true);
-};
 
 const randomMatrix = (rng: Rng, rows: number, cols: number, scale: number): Matrix =>
   Array.from({ length: rows }, () => Array.from({ length: cols }, () => rng.normal() * scale));
@@ -213,11 +208,7 @@ describe('hinton memory', () => {
     it(`leaves no tensors behind (${labels ? 'with' : 'without'} labels)`, () => {
       const { ctx, dispose } = context(zt, zs, labels);
       const loss = hintonLoss({ temperature: 2 });
-      const before = tf.memory().numTensors;
-      const { total, terms } = loss.compute(ctx);
-      expect(tf.memory().numTensors).toBeGreaterThan(before);
-      tf.dispose([total, ...Object.values(terms)]);
-      expect(tf.memory().numTensors).toBe(before);
+      expectComputeLeavesNoTensors(loss, ctx);
       dispose();
     });
   }
@@ -225,9 +216,7 @@ describe('hinton memory', () => {
   it('leaves no tensors behind when compute throws after the soft term was built', () => {
     // Three labels for two rows: hardLabelLoss throws once soft's tensors exist.
     const { ctx, dispose } = context([[1, 0], [2, 0]], [[1, 0], [3, 0]], [0, 1, 1]);
-    const before = tf.memory().numTensors;
-    expect(() => hintonLoss().compute(ctx)).toThrow(DistilleryError);
-    expect(tf.memory().numTensors).toBe(before);
+    expect(thrownWithoutLeaks(() => hintonLoss().compute(ctx))).toBeInstanceOf(DistilleryError);
     dispose();
   });
 });
@@ -238,13 +227,10 @@ describe('hinton errors', () => {
   const fails = (options: HintonOptions, zt: Matrix, zs: Matrix, labels?: number[]) => {
     const { ctx, dispose } = context(zt, zs, labels);
     try {
-      hintonLoss(options).compute(ctx);
-    } catch (error) {
-      return error as Error;
+      return thrown(() => hintonLoss(options).compute(ctx));
     } finally {
       dispose();
     }
-    throw new Error('compute did not throw');
   };
 
   it('mismatched logits shapes name the feature and both shapes', () => {

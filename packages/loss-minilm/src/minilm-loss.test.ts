@@ -4,6 +4,7 @@ import {
   checkOptionKeys, createDistillery, DistilleryError, explicit, Rng, selectBackend, silentLogger, uniform,
   type LossContext, type ModelInfo, type ModelOutputs, type PluginEnv,
 } from '@distillery/core';
+import { expectClose, expectComputeLeavesNoTensors, expectRel, thrown, thrownWithoutLeaks } from '@distillery/core/testing';
 import { minilm, minilmLoss, type MiniLmEnv, type MiniLmOptions } from './index.js';
 
 // ---- float64 reference, written out with loops over plain numbers (no tfjs, no plugin code) ----
@@ -85,15 +86,6 @@ function refV2Term(xt: T4, xs: T4, mask: Mask, r: number): number {
 }
 
 // ---- helpers ----
-
-const expectRel = (actual: number, expected: number, what = '') => {
-  const ok = Math.abs(actual - expected) <= 1e-5 * Math.abs(expected) + 1e-9;
-  expect(ok, `${what}: got ${actual}, expected ${expected}`).toBe(true);
-};
-const expectClose = (actual: number, expected: number, what = '') => {
-  const ok = Math.abs(actual - expected) <= 1e-5 * Math.max(1, Math.abs(expected));
-  expect(ok, `${what}: got ${actual}, expected ${expected}`).toBe(true);
-};
 
 const rand4 = (rng: Rng, b: number, a: number, s: number, x: number, scale = 1): T4 =>
   Array.from({ length: b }, () => Array.from({ length: a }, () =>
@@ -349,20 +341,15 @@ describe('minilm memory', () => {
     it(`leaves no tensors behind (version ${version})`, () => {
       const { ctx, dispose } = build();
       const loss = minilmLoss({ version });
-      const before = tf.memory().numTensors;
-      const { total, terms } = loss.compute(ctx);
-      expect(tf.memory().numTensors).toBeGreaterThan(before);
-      tf.dispose([total, ...Object.values(terms)]);
-      expect(tf.memory().numTensors).toBe(before);
+      expectComputeLeavesNoTensors(loss, ctx);
       dispose();
     });
   }
 
   it('leaves no tensors behind when compute throws', () => {
     const { ctx, dispose } = v1();
-    const before = tf.memory().numTensors;
-    expect(() => minilmLoss().compute({ ...ctx, teacher: { attentionScores: ctx.teacher.attentionScores } })).toThrow(DistilleryError);
-    expect(tf.memory().numTensors).toBe(before);
+    const e = thrownWithoutLeaks(() => minilmLoss().compute({ ...ctx, teacher: { attentionScores: ctx.teacher.attentionScores } }));
+    expect(e).toBeInstanceOf(DistilleryError);
     dispose();
   });
 });
@@ -372,16 +359,12 @@ describe('minilm memory', () => {
 describe('minilm errors', () => {
   const rng = new Rng(4);
   const mask = maskOf([3, 3], 3);
-  const error = (f: () => unknown): Error => {
-    try { f(); } catch (e) { return e as Error; }
-    throw new Error('did not throw');
-  };
 
   it('v1 with different head counts names both counts, the feature, the layer indices and the shapes', () => {
     const { ctx, dispose } = context({ attentionScores: [scores(rng, 2, 4, mask)], values: [rand4(rng, 2, 4, 3, 2)] },
       { attentionScores: [scores(rng, 2, 2, mask)], values: [rand4(rng, 2, 2, 3, 2)] }, mask, info(1, 2, 8), info(1, 2, 4));
     // Infos claiming equal heads: the tensors' own shapes are checked at compute.
-    const e = error(() => minilmLoss().compute(ctx));
+    const e = thrown(() => minilmLoss().compute(ctx));
     dispose();
     expect(e).toBeInstanceOf(DistilleryError);
     expect(e.message).toMatch(/^minilm: feature 'attentionScores' \(teacher layer index 0, student layer index 0\)/);
@@ -403,7 +386,7 @@ describe('minilm errors', () => {
     expect(() => minilmLoss({ version: 2 }, env)).toThrow(/4 relation heads \(the default: the teacher's head count\).*teacher 32 and student 18.*relationHeads/);
     const t = rand4(rng, 2, 2, 3, 3), s = rand4(rng, 2, 2, 3, 2);
     const { ctx, dispose } = context({ queries: [t], keys: [t], values: [t] }, { queries: [s], keys: [s], values: [s] }, mask, info(1, 4, 8), info(1, 2, 4));
-    const e = error(() => minilmLoss({ version: 2 }).compute(ctx)); // infos say 8 and 4; the tensors are 6 and 4
+    const e = thrown(() => minilmLoss({ version: 2 }).compute(ctx)); // infos say 8 and 4; the tensors are 6 and 4
     dispose();
     expect(e.message).toMatch(/minilm: feature 'queries' \(teacher layer index 0, student layer index 0\): 4 relation heads .* teacher 6 \(shape \[2, 2, 3, 3\]\) and student 4/);
   });
@@ -455,12 +438,8 @@ describe('minilm errors', () => {
   });
 
   it('wraps a mapping\'s own error, naming the loss and the feature, with the original as cause', () => {
-    const thrownBy = (f: () => unknown): Error => {
-      try { f(); } catch (error) { return error as Error; }
-      throw new Error('expected the call to throw');
-    };
     // The default lastLayer mapping refuses a student deeper than the teacher.
-    const deep = thrownBy(() => minilmLoss({}, { teacherInfo: info(2, 2, 8), studentInfo: info(4, 2, 8) }));
+    const deep = thrown(() => minilmLoss({}, { teacherInfo: info(2, 2, 8), studentInfo: info(4, 2, 8) }));
     expect(deep).toBeInstanceOf(DistilleryError);
     expect((deep as DistilleryError).code).toBe('mapping');
     expect(deep.message).toBe(`minilm: feature 'attentionScores': cannot pair the teacher's 2 layers with the student's 4: ` +
@@ -468,7 +447,7 @@ describe('minilm errors', () => {
     expect((deep.cause as Error).message).toBe('lastLayer mapping: the student has more layers (4) than the teacher (2)');
     // A stage mapping without pairs for a feature the loss reads.
     const env: MiniLmEnv = { teacherInfo: info(4, 2, 8), studentInfo: info(2, 2, 8), mapping: explicit({ hidden: [{ student: 2, teacher: 4 }] }) };
-    const missing = thrownBy(() => minilmLoss({ version: 2 }, env));
+    const missing = thrown(() => minilmLoss({ version: 2 }, env));
     expect(missing.message).toMatch(/^minilm: feature 'queries': cannot pair .*explicit mapping: no pairs given for feature 'queries'$/);
     expect(missing.cause).toBeInstanceOf(DistilleryError);
   });

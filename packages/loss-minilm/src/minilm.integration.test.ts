@@ -1,9 +1,8 @@
 // End to end: a 2-layer BERT student learns a 4-layer BERT teacher's last-layer self-attention
 // relations through createDistillery().use(minilm), on the cpu backend.
-import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { arraySource, createDistillery, selectBackend, silentLogger } from '@distillery/core';
-import { syntheticTask } from '@distillery/core/testing';
+import { mean, stepRecorder, syntheticTask } from '@distillery/core/testing';
 import { BertModel } from '@distillery/models';
 import { minilm } from './index.js';
 
@@ -22,23 +21,20 @@ beforeAll(async () => { await selectBackend('cpu', silentLogger); });
 /** Runs 50 steps and returns the per-step terms and live tensor counts. */
 async function distil(teacher: BertModel, student: BertModel, options: Record<string, unknown>) {
   models.push(teacher, student);
-  const steps: Record<string, number>[] = [];
-  const counts: number[] = [];
+  const rec = stepRecorder();
   const result = await createDistillery({ logger: silentLogger }).use(minilm).runStage({
     name: 'minilm', teacher: teacher.asTeacher(), student,
     losses: [{ use: 'minilm', options }],
     data: { train: arraySource({ inputIds: task.inputIds }) },
     batchSize: 8, maxSteps: 50, seed: 3,
     optimizer: { learningRate: 3e-3, schedule: 'constant' },
-    callbacks: [{ onStep: (e) => { steps.push(e.terms); counts.push(tf.memory().numTensors); } }],
+    callbacks: [rec.callback],
   });
   expect(result.status).toBe('completed');
-  expect(steps).toHaveLength(50);
-  expect(new Set(counts).size).toBe(1);
-  return steps;
+  expect(rec.steps).toHaveLength(50);
+  expect(new Set(rec.counts).size).toBe(1);
+  return rec.steps.map((e) => e.terms);
 }
-
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe('MiniLM distillation of a BERT teacher (4 layers) into a BERT student (2 layers)', () => {
   it('v1: attention + value-relation KL falls over 50 steps', async () => {

@@ -3,9 +3,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  arraySource, createDistillery, selectBackend, silentLogger, type LossPlugin, type StepEvent,
+  arraySource, createDistillery, selectBackend, silentLogger, type LossPlugin,
 } from '@distillery/core';
-import { syntheticTask } from '@distillery/core/testing';
+import { mean, stepRecorder, syntheticTask } from '@distillery/core/testing';
 import { hinton } from '@distillery/loss-hinton';
 import { BertModel, type BertConfigInput } from '@distillery/models';
 import { pkd, pkdPaperLosses, type PkdLoss } from './index.js';
@@ -22,21 +22,13 @@ const bert = (layers: number, hidden: number, seed: number) => {
   models.push(m);
   return m;
 };
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-/** Records every step's terms and the live tensor count after it. */
-function recorder() {
-  const steps: StepEvent[] = [];
-  const counts: number[] = [];
-  return { steps, counts, callback: { onStep: (e: StepEvent) => { steps.push(e); counts.push(tf.memory().numTensors); } } };
-}
 
 beforeAll(async () => { await selectBackend('cpu', silentLogger); });
 afterAll(() => models.forEach((m) => m.dispose()));
 
 describe('pkd on BertModel (teacher 4 layers, student 2, hidden 32)', () => {
   it('patience falls over 50 steps and the tensor count stays flat', async () => {
-    const rec = recorder();
+    const rec = stepRecorder();
     const result = await createDistillery({ logger: silentLogger }).use(pkd).runStage({
       name: 'pkd', teacher: bert(4, 32, 1), student: bert(2, 32, 2),
       losses: [{ use: 'pkd' }], data: { train: arraySource(task) },
@@ -53,7 +45,7 @@ describe('pkd on BertModel (teacher 4 layers, student 2, hidden 32)', () => {
   it('with projection: true a narrower student (hidden 16) is taught and the projection is trained', async () => {
     let created: PkdLoss | undefined;
     const recording: LossPlugin<object> = { ...pkd, create: (o, env) => (created = pkd.create(o, env) as PkdLoss) };
-    const rec = recorder();
+    const rec = stepRecorder();
     // The Distiller frees the losses it built when the stage ends: copy the trained projection before.
     let trained: tf.Tensor | undefined;
     const snapshot = { onStageEnd: () => { trained = tf.clone(created!.variables[0]); } };
@@ -79,7 +71,7 @@ describe('pkd on BertModel (teacher 4 layers, student 2, hidden 32)', () => {
 
 describe('the paper\'s total: hinton + pkd (pkdPaperLosses, kd.cls)', () => {
   it('loss = hinton + 500 · patience at every step, and it falls over 50 steps', async () => {
-    const rec = recorder();
+    const rec = stepRecorder();
     const result = await createDistillery({ logger: silentLogger }).use(hinton).use(pkd).runStage({
       name: 'kd.cls', teacher: bert(4, 32, 5), student: bert(2, 32, 6),
       losses: pkdPaperLosses(), data: { train: arraySource(task) },

@@ -4,6 +4,7 @@ import {
   checkOptionKeys, createDistillery, DistilleryError, explicit, Rng, selectBackend, silentLogger, uniform,
   type Batch, type LayerPair, type LossContext, type ModelInfo, type PluginEnv,
 } from '@distillery/core';
+import { expectComputeLeavesNoTensors, expectRel, thrown, thrownWithoutLeaks } from '@distillery/core/testing';
 import { pkd, pkdLoss, pkdPaperLosses, type PkdEnv, type PkdOptions } from './index.js';
 
 // ---- float64 reference, written out with loops over plain numbers (no tfjs, no plugin code) ----
@@ -44,12 +45,6 @@ function refPatience(th: Hidden, sh: Hidden, pairs: LayerPair[], normalize: bool
 }
 
 // ---- helpers ----
-
-/** |actual − expected| ≤ 1e-5 · |expected| (+ `floor` for values that are meant to be ~0). */
-const expectClose = (actual: number, expected: number, what = '', floor = 1e-9) => {
-  const ok = Math.abs(actual - expected) <= 1e-5 * Math.abs(expected) + floor;
-  expect(ok, `${what}: got ${actual}, expected ${expected}`).toBe(true);
-};
 
 const zip = (s: number[], t: number[]): LayerPair[] => s.map((student, i) => ({ student, teacher: t[i] }));
 
@@ -103,16 +98,6 @@ function run(options: PkdOptions, env: PkdEnv, th: Hidden, sh: Hidden, lengths: 
   }
 }
 
-/** Captures the error a function throws. */
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw');
-}
-
 beforeAll(async () => {
   await selectBackend('cpu', silentLogger);
 });
@@ -130,13 +115,13 @@ describe('pkd patience against a float64 reference', () => {
       const got = run({ mapping: 'skip', normalize }, envOf(6, 3, 8, 8), th, sh, lengths);
       const want = refPatience(th, sh, zip([1, 2], [2, 4]), normalize);
       expect(got.keys).toEqual(['patience']);
-      expectClose(got.patience, want, 'patience');
-      expectClose(got.total, want, 'total');
+      expectRel(got.patience, want, 'patience');
+      expectRel(got.total, want, 'total');
     });
 
     it(`last, 6→3 pairs student 1, 2 with teacher 4, 5 (normalize ${normalize})`, () => {
       const got = run({ mapping: 'last', normalize }, envOf(6, 3, 8, 8), th, sh, lengths);
-      expectClose(got.patience, refPatience(th, sh, zip([1, 2], [4, 5]), normalize), 'patience');
+      expectRel(got.patience, refPatience(th, sh, zip([1, 2], [4, 5]), normalize), 'patience');
     });
   }
 
@@ -144,36 +129,36 @@ describe('pkd patience against a float64 reference', () => {
   it('12→6 uses the paper\'s layers: skip 2,4,6,8,10 and last 7..11', () => {
     const r = new Rng(12);
     const t12 = hidden(r, 12, [4, 2], 4, 6), s6 = hidden(r, 6, [4, 2], 4, 6);
-    expectClose(run({ mapping: 'skip' }, envOf(12, 6, 6, 6), t12, s6, [4, 2]).patience,
+    expectRel(run({ mapping: 'skip' }, envOf(12, 6, 6, 6), t12, s6, [4, 2]).patience,
       refPatience(t12, s6, zip([1, 2, 3, 4, 5], [2, 4, 6, 8, 10]), true), 'skip');
-    expectClose(run({ mapping: 'last' }, envOf(12, 6, 6, 6), t12, s6, [4, 2]).patience,
+    expectRel(run({ mapping: 'last' }, envOf(12, 6, 6, 6), t12, s6, [4, 2]).patience,
       refPatience(t12, s6, zip([1, 2, 3, 4, 5], [7, 8, 9, 10, 11]), true), 'last');
   });
 
   it('defaults are skip with normalize on and no projection', () => {
     const got = run({}, envOf(6, 3, 8, 8), th, sh, lengths);
-    expectClose(got.patience, refPatience(th, sh, zip([1, 2], [2, 4]), true));
+    expectRel(got.patience, refPatience(th, sh, zip([1, 2], [2, 4]), true));
     expect(got.proj).toBeUndefined();
   });
 
   it('without the option, the stage mapping is used; an explicit option wins over it', () => {
     const stageMapping = explicit({ hidden: zip([2, 1], [1, 5]) });
     const env = envOf(6, 3, 8, 8, { mapping: stageMapping });
-    expectClose(run({}, env, th, sh, lengths).patience, refPatience(th, sh, zip([2, 1], [1, 5]), true), 'stage mapping');
-    expectClose(run({ mapping: 'last' }, env, th, sh, lengths).patience, refPatience(th, sh, zip([1, 2], [4, 5]), true), 'option');
+    expectRel(run({}, env, th, sh, lengths).patience, refPatience(th, sh, zip([2, 1], [1, 5]), true), 'stage mapping');
+    expectRel(run({ mapping: 'last' }, env, th, sh, lengths).patience, refPatience(th, sh, zip([1, 2], [4, 5]), true), 'option');
   });
 
   it('reads only position 0: padded garbage and other positions change nothing', () => {
     const base = run({}, envOf(6, 3, 8, 8), th, sh, lengths).patience;
     const noisy = (h: Hidden) => h.map((layer) => layer.map((row) => row.map((v, s) => (s === 0 ? v : v.map(() => 1e4)))));
-    expectClose(run({}, envOf(6, 3, 8, 8), noisy(th), noisy(sh), lengths).patience, base);
+    expectRel(run({}, envOf(6, 3, 8, 8), noisy(th), noisy(sh), lengths).patience, base);
   });
 
   it('normalized patience ignores the vectors\' scale; identical vectors give 0', () => {
     const scaled = sh.map((layer) => layer.map((row) => row.map((v) => v.map((x) => Math.fround(x * 4)))));
-    expectClose(run({}, envOf(6, 3, 8, 8), th, scaled, lengths).patience, run({}, envOf(6, 3, 8, 8), th, sh, lengths).patience);
+    expectRel(run({}, envOf(6, 3, 8, 8), th, scaled, lengths).patience, run({}, envOf(6, 3, 8, 8), th, sh, lengths).patience);
     const same = [th[0], th[2], th[4], th[6]];
-    expectClose(run({}, envOf(6, 3, 8, 8), th, same, lengths).patience, 0, 'identical', 1e-7);
+    expectRel(run({}, envOf(6, 3, 8, 8), th, same, lengths).patience, 0, 'identical', 1e-7);
   });
 
   for (const normalize of [true, false]) {
@@ -182,7 +167,7 @@ describe('pkd patience against a float64 reference', () => {
       const got = run({ projection: true, normalize }, envOf(6, 3, 8, 4), th, narrow, lengths);
       expect(got.proj!.w).toHaveLength(4);
       expect(got.proj!.w[0]).toHaveLength(8);
-      expectClose(got.patience, refPatience(th, narrow, zip([1, 2], [2, 4]), normalize, got.proj), 'patience');
+      expectRel(got.patience, refPatience(th, narrow, zip([1, 2], [2, 4]), normalize, got.proj), 'patience');
     });
   }
 });
@@ -246,7 +231,7 @@ describe('pkd gradients against central differences of the reference', () => {
             const numeric = (at(h) - at(-h)) / (2 * h);
             // Positions other than [CLS] get exactly zero; the rest match to 1e-5 of the largest entry.
             if (s > 0) expect(analytic[b][s][j]).toBe(0);
-            else expectClose(analytic[b][s][j], numeric, `d/dh[${b}][0][${j}]`, 1e-5 * maxAbs);
+            else expectRel(analytic[b][s][j], numeric, `d/dh[${b}][0][${j}]`, 1e-5 * maxAbs);
           }
         }
       }
@@ -273,7 +258,7 @@ describe('pkd gradients against central differences of the reference', () => {
           w[i][j] += d;
           return refPatience(th, narrow, zip([1], [2]), true, { w, b: proj.b });
         };
-        expectClose(analytic[i][j], (at(h) - at(-h)) / (2 * h), `d/dW[${i}][${j}]`, 1e-5 * maxAbs);
+        expectRel(analytic[i][j], (at(h) - at(-h)) / (2 * h), `d/dW[${i}][${j}]`, 1e-5 * maxAbs);
       }
     }
   });
@@ -300,11 +285,7 @@ describe('pkd memory', () => {
     it(`leaves no tensors behind (${label})`, () => {
       const loss = pkdLoss(options, envOf(4, 2, 4, hs));
       const { ctx, dispose } = context(th, student, lengths);
-      const before = tf.memory().numTensors;
-      const { total, terms } = loss.compute(ctx);
-      expect(tf.memory().numTensors).toBeGreaterThan(before);
-      tf.dispose([total, ...Object.values(terms)]);
-      expect(tf.memory().numTensors).toBe(before);
+      expectComputeLeavesNoTensors(loss, ctx);
       dispose();
       loss.dispose();
     });
@@ -314,9 +295,7 @@ describe('pkd memory', () => {
     const loss = pkdLoss({}, envOf(4, 3, 4, 4, { mapping: explicit({ hidden: zip([1, 2], [2, 4]) }) }));
     const { ctx, dispose } = context(th, sh, lengths);
     const bad = { ...ctx, student: { hidden: [sh[0], sh[1], hidden(rng, 0, [2, 1], 2, 3)[0]].map((h) => tf.tensor3d(h)) } };
-    const before = tf.memory().numTensors;
-    expect(() => loss.compute(bad)).toThrow(DistilleryError);
-    expect(tf.memory().numTensors).toBe(before);
+    expect(thrownWithoutLeaks(() => loss.compute(bad))).toBeInstanceOf(DistilleryError);
     tf.dispose(bad.student.hidden);
     dispose();
   });

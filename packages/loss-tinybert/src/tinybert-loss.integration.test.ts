@@ -3,9 +3,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  arraySource, createDistillery, selectBackend, silentLogger, type LossPlugin, type StepEvent,
+  arraySource, createDistillery, selectBackend, silentLogger, type LossPlugin,
 } from '@distillery/core';
-import { syntheticTask } from '@distillery/core/testing';
+import { mean, stepRecorder, syntheticTask } from '@distillery/core/testing';
 import { BertModel, type BertConfigInput } from '@distillery/models';
 import { tinybert, tinybertPresets, type TinybertLoss } from './index.js';
 
@@ -21,15 +21,6 @@ const bert = (layers: number, hidden: number, seed: number, extra: BertConfigInp
   models.push(m);
   return m;
 };
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-/** Records every step's event and the live tensor count after it, per stage. */
-function recorder() {
-  const steps: StepEvent[] = [];
-  const counts: number[] = [];
-  const of = (stage: string) => steps.filter((s) => s.stage === stage);
-  return { steps, counts, of, callback: { onStep: (e: StepEvent) => { steps.push(e); counts.push(tf.memory().numTensors); } } };
-}
 
 beforeAll(async () => { await selectBackend('cpu', silentLogger); });
 afterAll(() => models.forEach((m) => m.dispose()));
@@ -38,7 +29,7 @@ describe('tinybert on BertModel (teacher 4 layers × 32, student 2 layers × 16)
   it('intermediate: attention and hidden fall over 50 steps, fit_dense is trained, tensor count flat', async () => {
     let created: TinybertLoss | undefined;
     const recording: LossPlugin<object> = { ...tinybert, create: (o, env) => (created = tinybert.create(o, env) as TinybertLoss) };
-    const rec = recorder();
+    const rec = stepRecorder();
     // The Distiller frees the losses it built when the stage ends: copy the trained projection before.
     let trained: tf.Tensor | undefined;
     const snapshot = { onStageEnd: () => { trained = tf.clone(created!.variables[0]); } };
@@ -68,7 +59,7 @@ describe('tinybert on BertModel (teacher 4 layers × 32, student 2 layers × 16)
   });
 
   it('the task pipeline: fine-tune teacher → intermediate → prediction; the prediction loss falls', async () => {
-    const rec = recorder();
+    const rec = stepRecorder();
     const distillery = createDistillery({ logger: silentLogger }).use(tinybert);
     const result = await distillery.run([
       {

@@ -4,6 +4,7 @@ import {
   checkOptionKeys, createDistillery, DistilleryError, explicit, Rng, selectBackend, silentLogger,
   type Batch, type LayerPair, type LossContext, type ModelInfo, type PluginEnv,
 } from '@distillery/core';
+import { expectComputeLeavesNoTensors, expectRel, thrown, thrownWithoutLeaks } from '@distillery/core/testing';
 import { tinybert, tinybertLoss, tinybertPresets, type TinybertEnv, type TinybertOptions } from './index.js';
 
 // ---- float64 reference, written out with loops over plain numbers (no tfjs, no plugin code) ----
@@ -75,12 +76,6 @@ function refPrediction(zt: number[][], zs: number[][], T: number): number {
 }
 
 // ---- helpers ----
-
-/** |actual − expected| ≤ 1e-5 · |expected| (+ `floor` for values that are meant to be ~0). */
-const expectClose = (actual: number, expected: number, what = '', floor = 1e-9) => {
-  const ok = Math.abs(actual - expected) <= 1e-5 * Math.abs(expected) + floor;
-  expect(ok, `${what}: got ${actual}, expected ${expected}`).toBe(true);
-};
 
 const zip = (s: number[], t: number[]): LayerPair[] => s.map((student, i) => ({ student, teacher: t[i] }));
 const f32 = (x: number) => Math.fround(x);
@@ -154,16 +149,6 @@ function run(options: TinybertOptions, env: TinybertEnv, teacher: Side, student:
   }
 }
 
-/** Captures the error a function throws. */
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw');
-}
-
 beforeAll(async () => {
   await selectBackend('cpu', silentLogger);
 });
@@ -185,24 +170,24 @@ describe('tinybert intermediate terms against a float64 reference', () => {
     expect(got.projs).toHaveLength(1);
     const attention = refAttention(t.scores, s.scores, ATT);
     const hidden = refHidden(t.hidden, s.hidden, HID, got.projs);
-    expectClose(got.attention, attention, 'attention');
-    expectClose(got.hidden, hidden, 'hidden');
-    expectClose(got.total, attention + hidden, 'total');
+    expectRel(got.attention, attention, 'attention');
+    expectRel(got.hidden, hidden, 'hidden');
+    expectRel(got.total, attention + hidden, 'total');
   });
 
   it(`projection 'per-layer' learns one map per hidden pair`, () => {
     const got = run({ projection: 'per-layer' }, envOf(4, 2, 8, 6), t, s, lengths);
     expect(got.projs).toHaveLength(3);
     expect(got.projs[0].w).not.toEqual(got.projs[1].w);
-    expectClose(got.hidden, refHidden(t.hidden, s.hidden, HID, got.projs), 'hidden');
-    expectClose(got.attention, refAttention(t.scores, s.scores, ATT), 'attention');
+    expectRel(got.hidden, refHidden(t.hidden, s.hidden, HID, got.projs), 'hidden');
+    expectRel(got.attention, refAttention(t.scores, s.scores, ATT), 'attention');
   });
 
   it('equal hidden sizes still go through the projection, as in the reference', () => {
     const same = { hidden: hiddenStates(new Rng(4), 2, 3, 5, 8), scores: s.scores };
     const got = run({}, envOf(4, 2, 8, 8), t, same, lengths);
     const identity: Projection = { w: Array.from({ length: 8 }, (_, i) => Array.from({ length: 8 }, (_, j) => (i === j ? 1 : 0))), b: Array(8).fill(0) };
-    expectClose(got.hidden, refHidden(t.hidden, same.hidden, HID, got.projs), 'projected');
+    expectRel(got.hidden, refHidden(t.hidden, same.hidden, HID, got.projs), 'projected');
     expect(Math.abs(got.hidden - refHidden(t.hidden, same.hidden, HID, [identity]))).toBeGreaterThan(1e-2);
   });
 
@@ -211,20 +196,20 @@ describe('tinybert intermediate terms against a float64 reference', () => {
     const t12 = { hidden: hiddenStates(q, 12, 2, 3, 4), scores: attentionScores(q, 12, [3, 2], 2, 3) };
     const s4 = { hidden: hiddenStates(q, 4, 2, 3, 4), scores: attentionScores(q, 4, [3, 2], 2, 3) };
     const got = run({}, envOf(12, 4, 4, 4), t12, s4, [3, 2]);
-    expectClose(got.attention, refAttention(t12.scores, s4.scores, zip([0, 1, 2, 3], [2, 5, 8, 11])), 'attention');
-    expectClose(got.hidden, refHidden(t12.hidden, s4.hidden, zip([0, 1, 2, 3, 4], [0, 3, 6, 9, 12]), got.projs), 'hidden');
+    expectRel(got.attention, refAttention(t12.scores, s4.scores, zip([0, 1, 2, 3], [2, 5, 8, 11])), 'attention');
+    expectRel(got.hidden, refHidden(t12.hidden, s4.hidden, zip([0, 1, 2, 3, 4], [0, 3, 6, 9, 12]), got.projs), 'hidden');
   });
 
   it('the stage mapping is used when given; the layers option wins over it', () => {
     const stageMapping = explicit({ hidden: zip([0, 2], [0, 3]), attentionScores: zip([1], [2]) });
     const env = envOf(4, 2, 8, 6, { mapping: stageMapping });
     const viaStage = run({}, env, t, s, lengths);
-    expectClose(viaStage.attention, refAttention(t.scores, s.scores, zip([1], [2])), 'stage attention');
-    expectClose(viaStage.hidden, refHidden(t.hidden, s.hidden, zip([0, 2], [0, 3]), viaStage.projs), 'stage hidden');
+    expectRel(viaStage.attention, refAttention(t.scores, s.scores, zip([1], [2])), 'stage attention');
+    expectRel(viaStage.hidden, refHidden(t.hidden, s.hidden, zip([0, 2], [0, 3]), viaStage.projs), 'stage hidden');
     const layers = { hidden: zip([1], [1]), attentionScores: zip([0, 1], [0, 0]) };
     const viaOption = run({ layers }, env, t, s, lengths);
-    expectClose(viaOption.attention, refAttention(t.scores, s.scores, layers.attentionScores), 'layers attention');
-    expectClose(viaOption.hidden, refHidden(t.hidden, s.hidden, layers.hidden, viaOption.projs), 'layers hidden');
+    expectRel(viaOption.attention, refAttention(t.scores, s.scores, layers.attentionScores), 'layers attention');
+    expectRel(viaOption.hidden, refHidden(t.hidden, s.hidden, layers.hidden, viaOption.projs), 'layers hidden');
   });
 
   it('the ≤ −100 rule matters: the scores as they are would give another value', () => {
@@ -244,7 +229,7 @@ describe('tinybert intermediate terms against a float64 reference', () => {
     for (const [student, want] of cases) {
       const got = run({ layers: { hidden: zip([0], [0]), attentionScores: zip([0], [0]) } }, envOf(1, 1, 2, 2, { teacherInfo: info(1, 2, 1), studentInfo: info(1, 2, 1) }),
         { hidden: hid(1), scores: [teacherScores] }, { hidden: hid(1), scores: [[[student]]] }, [1]);
-      expectClose(got.attention, want, JSON.stringify(student));
+      expectRel(got.attention, want, JSON.stringify(student));
     }
   });
 
@@ -252,7 +237,7 @@ describe('tinybert intermediate terms against a float64 reference', () => {
     const base = run({}, envOf(4, 2, 8, 6), t, s, lengths).hidden;
     const padded = t.hidden.map((layer) => layer.map((row, b) => row.map((v, p) => (p < lengths[b] ? v : v.map(() => 10)))));
     const got = run({}, envOf(4, 2, 8, 6), { ...t, hidden: padded }, s, lengths);
-    expectClose(got.hidden, refHidden(padded, s.hidden, HID, got.projs));
+    expectRel(got.hidden, refHidden(padded, s.hidden, HID, got.projs));
     expect(got.hidden).toBeGreaterThan(base + 1);
   });
 });
@@ -269,18 +254,18 @@ describe('tinybert prediction against a float64 reference', () => {
       const got = run({ stage: 'prediction', temperature: T }, envOf(4, 2, 8, 6), { logits: zt }, { logits: zs }, [2, 2, 2, 2, 2, 2]);
       expect(got.keys).toEqual(['prediction']);
       expect(got.projs).toEqual([]);
-      expectClose(got.prediction, refPrediction(zt, zs, T), 'prediction');
-      expectClose(got.total, refPrediction(zt, zs, T), 'total');
+      expectRel(got.prediction, refPrediction(zt, zs, T), 'prediction');
+      expectRel(got.total, refPrediction(zt, zs, T), 'total');
     });
   }
 
   it('defaults to T = 1', () => {
-    expectClose(run({ stage: 'prediction' }, envOf(4, 2, 8, 6), { logits: zt }, { logits: zs }, [2]).prediction, refPrediction(zt, zs, 1));
+    expectRel(run({ stage: 'prediction' }, envOf(4, 2, 8, 6), { logits: zt }, { logits: zs }, [2]).prediction, refPrediction(zt, zs, 1));
   });
 
   it('a one-output head is regressed onto the teacher with MSE', () => {
     const t1 = randomLogits(5, 1), s1 = randomLogits(5, 1);
-    expectClose(run({ stage: 'prediction', temperature: 3 }, envOf(4, 2, 8, 6), { logits: t1 }, { logits: s1 }, [2]).prediction,
+    expectRel(run({ stage: 'prediction', temperature: 3 }, envOf(4, 2, 8, 6), { logits: t1 }, { logits: s1 }, [2]).prediction,
       refPrediction(t1, s1, 1), 'mse');
   });
 });
@@ -333,7 +318,7 @@ describe('tinybert gradients against central differences of the reference', () =
           w[i][j] += d;
           return refHidden(t.hidden, s.hidden, HID, [{ w, b: proj.b }]);
         };
-        expectClose(analytic[i][j], (at(h) - at(-h)) / (2 * h), `d/dW[${i}][${j}]`, 1e-5 * maxAbs);
+        expectRel(analytic[i][j], (at(h) - at(-h)) / (2 * h), `d/dW[${i}][${j}]`, 1e-5 * maxAbs);
       }
     }
   });
@@ -357,7 +342,7 @@ describe('tinybert gradients against central differences of the reference', () =
         return refAttention(t.scores, copy, ATT);
       };
       if (s.scores[0][b][a][q][k] <= -100) { masked++; expect(value).toBe(0); }
-      else expectClose(value, (at(1e-4) - at(-1e-4)) / 2e-4, `d/dS[${b}][${a}][${q}][${k}]`, 1e-5 * maxAbs);
+      else expectRel(value, (at(1e-4) - at(-1e-4)) / 2e-4, `d/dS[${b}][${a}][${q}][${k}]`, 1e-5 * maxAbs);
     }))));
     expect(masked).toBeGreaterThan(0);
   });
@@ -373,7 +358,7 @@ describe('tinybert gradients against central differences of the reference', () =
     for (let i = 0; i < 2; i++) {
       for (let c = 0; c < 3; c++) {
         const at = (d: number) => { const copy = zs.map((row) => [...row]); copy[i][c] += d; return refPrediction(zt, copy, 2); };
-        expectClose(analytic[i][c], (at(h) - at(-h)) / (2 * h), `d/dz[${i}][${c}]`, 1e-7);
+        expectRel(analytic[i][c], (at(h) - at(-h)) / (2 * h), `d/dz[${i}][${c}]`, 1e-7);
       }
     }
   });
@@ -391,11 +376,7 @@ describe('tinybert memory', () => {
     it(`leaves no tensors behind (${JSON.stringify(options)})`, () => {
       const loss = tinybertLoss(options, envOf(2, 1, 4, 3));
       const { ctx, dispose } = context(t, s, lengths);
-      const before = tf.memory().numTensors;
-      const { total, terms } = loss.compute(ctx);
-      expect(tf.memory().numTensors).toBeGreaterThan(before);
-      tf.dispose([total, ...Object.values(terms)]);
-      expect(tf.memory().numTensors).toBe(before);
+      expectComputeLeavesNoTensors(loss, ctx);
       dispose();
       loss.dispose();
     });
@@ -404,9 +385,7 @@ describe('tinybert memory', () => {
   it('leaves no tensors behind when compute throws', () => {
     const loss = tinybertLoss({}, envOf(2, 1, 4, 3));
     const { ctx, dispose } = context(t, { ...s, hidden: s.hidden.slice(0, 1) }, lengths);
-    const before = tf.memory().numTensors;
-    expect(() => loss.compute(ctx)).toThrow(DistilleryError);
-    expect(tf.memory().numTensors).toBe(before);
+    expect(thrownWithoutLeaks(() => loss.compute(ctx))).toBeInstanceOf(DistilleryError);
     dispose();
     loss.dispose();
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeSafetensors, DistilleryError, encodeSafetensors, halfToFloat } from '@distillery/core';
+import { thrown } from '@distillery/core/testing';
 
 /**
  * Builds a safetensors file by hand: u64 LE header length, the JSON header (padded with spaces to
@@ -21,11 +22,6 @@ function bytes(count: number, write: (dv: DataView) => void): Uint8Array {
   const b = new Uint8Array(count);
   write(new DataView(b.buffer));
   return b;
-}
-
-function thrown(f: () => unknown): Error {
-  try { f(); } catch (error) { return error as Error; }
-  throw new Error('expected the call to throw');
 }
 
 describe('encodeSafetensors layout', () => {
