@@ -5,6 +5,7 @@ import {
 } from '@distillery/core';
 import { MlpClassifier, syntheticTask } from '@distillery/core/testing';
 import { hinton } from '@distillery/loss-hinton';
+import { wordPieceTokenizerJson } from '@distillery/models';
 import type { CliIo } from './io.js';
 import type { PipelineLoader } from './pipeline-types.js';
 
@@ -81,24 +82,7 @@ export interface MemoryIo extends CliIo {
 
 /** A WordPiece tokenizer.json (BERT framing) over a handful of words: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4, then `words`. */
 export function tinyTokenizerJson(words: readonly string[]): Record<string, unknown> {
-  const specials = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
-  const vocab = Object.fromEntries([...specials, ...words].map((t, i) => [t, i]));
-  const special = (id: string, typeId: number) => ({ SpecialToken: { id, type_id: typeId } });
-  const sequence = (id: 'A' | 'B', typeId: number) => ({ Sequence: { id, type_id: typeId } });
-  return {
-    version: '1.0', truncation: null, padding: null,
-    added_tokens: specials.map((content, id) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
-    pre_tokenizer: { type: 'BertPreTokenizer' },
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [special('[CLS]', 0), sequence('A', 0), special('[SEP]', 0)],
-      pair: [special('[CLS]', 0), sequence('A', 0), special('[SEP]', 0), sequence('B', 1), special('[SEP]', 1)],
-      special_tokens: { '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] }, '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] } },
-    },
-    decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
-    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab },
-  };
+  return wordPieceTokenizerJson(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...words]) as unknown as Record<string, unknown>;
 }
 
 /** Words of the tiny sentiment files. */

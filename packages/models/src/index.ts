@@ -1,6 +1,6 @@
 export { Tokenizer, longestFirst } from './tokenizer.js';
 export type { Encoded, EncodeOptions, SpecialTokenNames, TokenizerJson, TokenizerOptions } from './tokenizer.js';
-export { bertUncasedTokenizerJson, bertUncasedVocab, saveTokenizerJson } from './tokenizer-bert.js';
+export { bertUncasedTokenizerJson, bertUncasedVocab, saveTokenizerJson, wordPieceTokenizerJson } from './tokenizer-bert.js';
 export { BiLstmClassifier } from './bilstm.js';
 export type { BiLstmConfig } from './bilstm.js';
 export { bilstm } from './bilstm-plugin.js';

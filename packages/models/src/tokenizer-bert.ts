@@ -54,21 +54,28 @@ export function bertUncasedVocab(): readonly string[] {
 }
 
 /**
- * A standard bert-base-uncased `tokenizer.json` object, as the Rust tokenizers library writes it:
- * BertNormalizer (clean text, Chinese characters spaced, lowercase, accents stripped), BertPreTokenizer,
- * WordPiece with the '##' prefix and [UNK], [CLS] A [SEP] (B [SEP]) with type ids 0/1, WordPiece decoder.
+ * A standard BERT WordPiece `tokenizer.json` object over `vocab` (token → its id), as the Rust
+ * tokenizers library writes it: BertNormalizer (clean text, Chinese characters spaced, lowercase,
+ * accents stripped), BertPreTokenizer, WordPiece with the '##' prefix and [UNK], [CLS] A [SEP]
+ * (B [SEP]) with type ids 0/1, WordPiece decoder. The vocabulary must hold [PAD], [UNK], [CLS],
+ * [SEP] and [MASK].
  */
-export function bertUncasedTokenizerJson(): TokenizerJson {
-  const vocab: Record<string, number> = {};
-  bertUncasedVocab().forEach((token, id) => { vocab[token] = id; });
+export function wordPieceTokenizerJson(vocab: readonly string[]): TokenizerJson {
+  const ids: Record<string, number> = {};
+  vocab.forEach((token, id) => { ids[token] = id; });
+  const specials = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
+  const missing = specials.filter((t) => ids[t] === undefined);
+  if (missing.length) {
+    throw new DistilleryError(`wordPieceTokenizerJson: the vocabulary lacks ${missing.join(', ')}`, 'config');
+  }
   const special = (id: string, typeId: number) => ({ SpecialToken: { id, type_id: typeId } });
   const sequence = (id: 'A' | 'B', typeId: number) => ({ Sequence: { id, type_id: typeId } });
   return {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: SPECIALS.map(([id, content]) => ({
-      id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+    added_tokens: specials.map((content) => ({
+      id: ids[content], content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
     })),
     // strip_accents null = follow lowercase, as bert-base-uncased's own file has it.
     normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
@@ -78,15 +85,20 @@ export function bertUncasedTokenizerJson(): TokenizerJson {
       single: [special('[CLS]', 0), sequence('A', 0), special('[SEP]', 0)],
       pair: [special('[CLS]', 0), sequence('A', 0), special('[SEP]', 0), sequence('B', 1), special('[SEP]', 1)],
       special_tokens: {
-        '[CLS]': { id: '[CLS]', ids: [101], tokens: ['[CLS]'] },
-        '[SEP]': { id: '[SEP]', ids: [102], tokens: ['[SEP]'] },
+        '[CLS]': { id: '[CLS]', ids: [ids['[CLS]']], tokens: ['[CLS]'] },
+        '[SEP]': { id: '[SEP]', ids: [ids['[SEP]']], tokens: ['[SEP]'] },
       },
     },
     decoder: { type: 'WordPiece', prefix: '##', cleanup: true },
     model: {
-      type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab,
+      type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: ids,
     },
   };
+}
+
+/** The bert-base-uncased `tokenizer.json` object (wordPieceTokenizerJson over the bundled vocabulary). */
+export function bertUncasedTokenizerJson(): TokenizerJson {
+  return wordPieceTokenizerJson(bertUncasedVocab());
 }
 
 /** Writes `dir/tokenizer.json` atomically (by default bert-base-uncased's); returns the file's path. */

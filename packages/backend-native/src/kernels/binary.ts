@@ -53,16 +53,25 @@ export function broadcastDims(aShape: readonly number[], bShape: readonly number
   return packed;
 }
 
-/** A broadcasting float32 binary kernel; other dtypes go to the original kernel. */
-export function binaryKernel(addon: NativeAddon, original: KernelFunc, op: number): KernelFunc {
+/**
+ * A broadcasting kernel over two float32 inputs, writing `outDtype` through `run`; other dtypes (and
+ * shapes broadcastDims cannot fold) go to the original kernel.
+ */
+export function broadcastingKernel(original: KernelFunc, outDtype: 'float32' | 'bool',
+  run: (heap: ArrayBuffer, a: number, b: number, out: number, dims: Int32Array) => void): KernelFunc {
   return (args) => {
     const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
     if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args);
     const outShape = broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const dims = broadcastDims(a.shape, b.shape, outShape);
     if (!dims) return original(args);
-    const { out, heap, outOffset, offsets } = allocate(args.backend as BackendWasm, outShape, 'float32', [a, b]);
-    addon.binary(op, heap, offsets[0], offsets[1], outOffset, dims);
+    const { out, heap, outOffset, offsets } = allocate(args.backend as BackendWasm, outShape, outDtype, [a, b]);
+    run(heap, offsets[0], offsets[1], outOffset, dims);
     return out;
   };
+}
+
+/** A broadcasting float32 binary kernel; other dtypes go to the original kernel. */
+export function binaryKernel(addon: NativeAddon, original: KernelFunc, op: number): KernelFunc {
+  return broadcastingKernel(original, 'float32', (heap, a, b, out, dims) => addon.binary(op, heap, a, b, out, dims));
 }

@@ -1,25 +1,15 @@
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { broadcast_util } from '@tensorflow/tfjs-core';
 import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../internals/addon.js';
 import { allocate, sizeOf } from '../internals/wasm.js';
-import { broadcastDims } from './binary.js';
+import { broadcastingKernel } from './binary.js';
 
 /** tfjs kernel name → op code of native/kernels.h `Compare`. */
 export const COMPARE_OPS = { Less: 0, LessEqual: 1, Greater: 2, GreaterEqual: 3, Equal: 4, NotEqual: 5 } as const;
 
 /** A broadcasting float32 comparison giving a bool tensor; other dtypes go to the original kernel. */
 export function compareKernel(addon: NativeAddon, original: KernelFunc, op: number): KernelFunc {
-  return (args) => {
-    const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
-    if (a.dtype !== 'float32' || b.dtype !== 'float32') return original(args);
-    const outShape = broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const dims = broadcastDims(a.shape, b.shape, outShape);
-    if (!dims) return original(args);
-    const { out, heap, outOffset, offsets } = allocate(args.backend as BackendWasm, outShape, 'bool', [a, b]);
-    addon.compare(op, heap, offsets[0], offsets[1], outOffset, dims);
-    return out;
-  };
+  return broadcastingKernel(original, 'bool', (heap, a, b, out, dims) => addon.compare(op, heap, a, b, out, dims));
 }
 
 /** Select (tf.where) of float32 values by a bool condition of the same shape; anything else goes to the original kernel. */
