@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import type { Logger } from './logger.js';
 import { defineCallbackPlugin } from './plugins.js';
 
@@ -86,7 +87,11 @@ export function logCallback(logger: Logger, every = 50): Callback {
 }
 
 /** The 'log' callback plugin: `{ use: 'log', options: { every: 50 } }`; it writes to the console. */
-export const logCallbackPlugin = defineCallbackPlugin<{ every?: number }>({
-  name: 'log', optionKeys: ['every'],
-  create: ({ every = 50 } = {}) => logCallback({ info: (m) => console.log(m), warn: (m) => console.warn(m) }, every),
+export const logCallbackPlugin = defineCallbackPlugin({
+  name: 'log',
+  options: z.strictObject({
+    /** Log every N steps (and the last). @default 50 */
+    every: z.int().min(1).default(50).meta({ description: 'Log every N steps (and the last). Default 50.' }),
+  }),
+  create: ({ every }) => logCallback({ info: (m) => console.log(m), warn: (m) => console.warn(m) }, every),
 });

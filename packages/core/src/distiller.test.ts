@@ -4,7 +4,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  arraySource, createDistillery, defineLossPlugin, defineTeacherPlugin, evaluate, loadCheckpoint, NonFiniteLossError,
+  arraySource, ConfigError, createDistillery, defineLossPlugin, defineTeacherPlugin, evaluate, loadCheckpoint, NonFiniteLossError,
   selectBackend, silentLogger, type DistillationLoss, type Feature, type StageConfig,
 } from '@distillery/core';
 import { MlpClassifier, syntheticTask } from '@distillery/core/testing';
@@ -59,7 +59,16 @@ describe('plugin registry', () => {
   it('rejects an unknown option key with the list of known ones', async () => {
     const d = createDistillery({ logger: silentLogger });
     await expect(d.runStage(supervisedStage({ mapping: { use: 'lastLayer', options: { teacherLayr: 2 } } })))
-      .rejects.toThrow(/unknown option 'teacherLayr' for mapping plugin 'lastLayer'; known options: teacherLayer/);
+      .rejects.toThrow("stage 'fit' mapping.options.teacherLayr: unknown option for mapping plugin 'lastLayer' " +
+        "(did you mean 'teacherLayer'?); allowed: teacherLayer");
+  });
+
+  it('checks plugin option values with the plugin schema, naming the key path and the value', async () => {
+    const d = createDistillery({ logger: silentLogger });
+    const error = await d.runStage(supervisedStage({ callbacks: [{ use: 'log', options: { every: 0 } }] })).catch((e) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toBe("stage 'fit' callbacks[0].options.every: expected an integer >= 1, got 0");
+    expect([error.path, error.value]).toEqual(["stage 'fit' callbacks[0].options.every", 0]);
   });
 
   it('keeps plugin lists per Distillery (root containers do not leak into each other)', () => {
@@ -181,11 +190,17 @@ describe('Distiller', () => {
 
   it('rejects bad stage values by name', async () => {
     const d = createDistillery({ logger: silentLogger });
-    await expect(d.runStage(supervisedStage({ batchSize: 0 }))).rejects.toThrow(/stage 'fit': batchSize must be a positive integer, got 0/);
+    await expect(d.runStage(supervisedStage({ batchSize: 0 }))).rejects.toThrow("stage 'fit' batchSize: expected an integer >= 1, got 0");
     await expect(d.runStage(supervisedStage({ losses: [{ use: 'supervised', weight: -1 }] })))
-      .rejects.toThrow(/losses\[0\]\.weight must be a finite number >= 0, got -1/);
-    await expect(d.runStage(supervisedStage({ losses: [] }))).rejects.toThrow(/'losses' must list at least one loss/);
-    await expect(d.runStage(supervisedStage({ optimizer: { learningRate: -1 } }))).rejects.toThrow(/learningRate must be a positive number, got -1/);
+      .rejects.toThrow("stage 'fit' losses[0].weight: expected a number >= 0, got -1");
+    await expect(d.runStage(supervisedStage({ losses: [] }))).rejects.toThrow("stage 'fit' losses: expected at least 1 item, got an empty list");
+    await expect(d.runStage(supervisedStage({ optimizer: { learningRate: -1 } })))
+      .rejects.toThrow("stage 'fit' optimizer.learningRate: expected a number > 0, got -1");
+    // The file's bounds: beta = 1 would divide by zero in AdamW's bias correction.
+    await expect(d.runStage(supervisedStage({ optimizer: { beta1: 1 } }))).rejects.toThrow("stage 'fit' optimizer.beta1: expected a number < 1, got 1");
+    await expect(d.runStage(supervisedStage({ optimizer: { beta2: 1 } }))).rejects.toThrow("stage 'fit' optimizer.beta2: expected a number < 1, got 1");
+    await expect(d.runStage(supervisedStage({ epoch: 3 } as never)))
+      .rejects.toThrow("stage 'fit' epoch: unknown key (did you mean 'epochs'?); allowed: name, teacher, student, losses");
     await expect(d.runStage(supervisedStage({ teacher: { stage: 'nope' } })))
       .rejects.toThrow(/stage 'fit' teacher: \{ stage: 'nope' \} names no earlier stage/);
   });

@@ -10,6 +10,7 @@ import { builtinMappings } from './mappings.js';
 import type { ModelEnv, Plugin, PluginKind } from './plugins.js';
 import { checkOptionKeys, PluginRegistry } from './registry.js';
 import type { ModelRef, PluginRef, ResolvedStage, StageConfig } from './stage.js';
+import { checkStageSettings } from './stage-schema.js';
 import {
   CallbackPlugins, LossPlugins, LoggerToken, MappingPlugins, StagePlugins, StageToken, StudentPlugins, TeacherPlugins,
 } from './tokens.js';
@@ -119,6 +120,8 @@ export class Distillery {
    */
   async run(entries: PipelineEntry[], options: RunOptions = {}): Promise<PipelineResult> {
     const stages = this.expand(entries);
+    // Every stage's settings are checked before the first one trains.
+    for (const stage of stages) checkStageSettings(stage);
     if (!backendSelected()) await selectBackend(this.backend, this.logger);
     const students = new Map<string, Student>();
     const results: StageResult[] = [];

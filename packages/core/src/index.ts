@@ -9,9 +9,11 @@ export { DistilleryError, NonFiniteLossError } from './errors.js';
 export type { DistilleryErrorCode } from './errors.js';
 export {
   defineCallbackPlugin, defineLossPlugin, defineMappingPlugin, defineStagePlugin, defineStudentPlugin, defineTeacherPlugin,
+  pluginJsonSchema,
 } from './plugins.js';
 export type {
-  CallbackPlugin, LossPlugin, MappingPlugin, ModelEnv, Plugin, PluginEnv, PluginKind, StagePlugin, StudentPlugin, TeacherPlugin,
+  CallbackPlugin, DefinedPlugin, LossPlugin, MappingPlugin, ModelEnv, PlainDefinition, Plugin, PluginEnv, PluginKind,
+  SchemaDefinition, StagePlugin, StudentPlugin, TeacherPlugin,
 } from './plugins.js';
 export {
   CallbackPlugins, LossPlugins, LoggerToken, MappingPlugins, StagePlugins, StageToken, StudentPlugins, TeacherPlugins,
@@ -21,9 +23,26 @@ export { createDistillery, Distillery, Pipeline } from './distillery.js';
 export type { DistilleryOptions, PipelineEntry, PipelineResult } from './distillery.js';
 export { Distiller, plainConfig } from './distiller.js';
 export type { RunOptions, StageResult } from './distiller.js';
-export type { LossSpec, MetricName, ModelRef, OptimizerConfig, PluginRef, ResolvedStage, StageConfig } from './stage.js';
+export { lossSpec } from './stage.js';
+export type {
+  CheckpointConfig, EvaluationConfig, LossSpec, MetricName, ModelRef, OptimizerConfig, PluginRef, ResolvedStage, StageConfig,
+  StageSettings,
+} from './stage.js';
 export {
-  builtinMappings, explicit, explicitMapping, hasEmbeddingEntry, last, lastLayer, lastLayerMapping, lastMapping,
+  checkpointSchema, checkStageSettings, evaluationSchema, lossSpecSchema, lossWeightSchema, metricSchema, optimizerSchema,
+  stageFieldsShape, stageSettingsShape,
+} from './stage-schema.js';
+export { ConfigError } from './schema/config-error.js';
+export type { ConfigIssue } from './schema/config-error.js';
+export {
+  appendPath, closest, describeValue, errorMap, formatPath, toIssues, unknownKeyMessage, valueAt,
+} from './schema/issues.js';
+export type { RawIssue } from './schema/issues.js';
+export { parseOptions, placeIssues, toJsonSchema, validate } from './schema/options.js';
+export type { IssueWording, JsonSchema, OptionsInput, OptionsOutput, OptionsSchema, Validated } from './schema/options.js';
+export type { StandardSchemaV1 } from './schema/standard-schema.js';
+export {
+  builtinMappings, explicit, explicitMapping, explicitOptions, lastLayerOptions, hasEmbeddingEntry, last, lastLayer, lastLayerMapping, lastMapping,
   skip, skipMapping, uniform, uniformMapping,
 } from './mappings.js';
 export { backendSelected, selectBackend } from './backend.js';
@@ -48,10 +67,7 @@ export type { ArraySourceInput } from './data.js';
 export { embeddingLookup, hardLabelLoss, linear, matMul2d } from './ops.js';
 export { supervised, supervisedLoss } from './losses/supervised.js';
 export { Rng } from './internals/rng.js';
-export {
-  assertRank, assertSameShape, checkBooleanOption, checkChoiceOption, checkNumberOption, checkOneOf, requireFeature, requireLayer,
-  shapeText,
-} from './internals/checks.js';
+export { assertRank, assertSameShape, requireFeature, requireLayer, shapeText } from './internals/checks.js';
 export type { TensorSite } from './internals/checks.js';
 export { consoleLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';

@@ -1,6 +1,7 @@
+import * as z from 'zod';
 import { DistilleryError } from './errors.js';
 import { defineMappingPlugin } from './plugins.js';
-import type { Feature, LayerMapping, LayerPair } from './types.js';
+import { ALL_FEATURES, type Feature, type LayerMapping, type LayerPair } from './types.js';
 
 /**
  * Layer mappings return indices into a feature's per-layer list. For `hidden` index 0 is the
@@ -114,20 +115,31 @@ export function explicit(pairs: readonly LayerPair[] | Partial<Record<Feature, r
   };
 }
 
+const noOptions = z.strictObject({});
+const layerPair = z.strictObject({
+  student: z.int().min(0).meta({ description: "The student's list index in the feature." }),
+  teacher: z.int().min(0).meta({ description: "The teacher's list index in the feature." }),
+});
+const layerPairs = z.array(layerPair);
+
+/** Options of the 'lastLayer' mapping plugin. */
+export const lastLayerOptions = z.strictObject({
+  /** The teacher layer (1-based) the student's last layer learns from. @default the teacher's last */
+  teacherLayer: z.int().min(1).optional().meta({ description: "The teacher layer (1-based) the student's last layer learns from. Default: the teacher's last." }),
+});
+/** Options of the 'explicit' mapping plugin. */
+export const explicitOptions = z.strictObject({
+  /** List indices, one list for every feature or a list per feature. */
+  pairs: z.union([layerPairs, z.partialRecord(z.enum(ALL_FEATURES as [Feature, ...Feature[]]), layerPairs)])
+    .meta({ description: 'Layer pairs (list indices): one list for every feature, or a list per feature.' }),
+});
+
 /** Mapping plugins for the built-ins. */
-export const uniformMapping = defineMappingPlugin<Record<string, never>>({ name: 'uniform', optionKeys: [], create: () => uniform() });
-export const skipMapping = defineMappingPlugin<Record<string, never>>({ name: 'skip', optionKeys: [], create: () => skip() });
-export const lastMapping = defineMappingPlugin<Record<string, never>>({ name: 'last', optionKeys: [], create: () => last() });
-export const lastLayerMapping = defineMappingPlugin<{ teacherLayer?: number }>({
-  name: 'lastLayer', optionKeys: ['teacherLayer'], create: (o) => lastLayer(o ?? {}),
-});
-export const explicitMapping = defineMappingPlugin<{ pairs: LayerPair[] | Partial<Record<Feature, LayerPair[]>> }>({
-  name: 'explicit', optionKeys: ['pairs'],
-  create: (o) => {
-    if (!o || !o.pairs) throw new DistilleryError(`explicit mapping: option 'pairs' is required`, 'config');
-    return explicit(o.pairs);
-  },
-});
+export const uniformMapping = defineMappingPlugin({ name: 'uniform', options: noOptions, create: () => uniform() });
+export const skipMapping = defineMappingPlugin({ name: 'skip', options: noOptions, create: () => skip() });
+export const lastMapping = defineMappingPlugin({ name: 'last', options: noOptions, create: () => last() });
+export const lastLayerMapping = defineMappingPlugin({ name: 'lastLayer', options: lastLayerOptions, create: (o) => lastLayer(o) });
+export const explicitMapping = defineMappingPlugin({ name: 'explicit', options: explicitOptions, create: (o) => explicit(o.pairs) });
 
 /** All built-in mapping plugins. */
 export const builtinMappings = [uniformMapping, skipMapping, lastMapping, lastLayerMapping, explicitMapping];

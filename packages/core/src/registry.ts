@@ -1,5 +1,8 @@
 import { injectAll, injectable } from 'tsyringe';
 import { DistilleryError } from './errors.js';
+import { ConfigError } from './schema/config-error.js';
+import { appendPath } from './schema/issues.js';
+import { placeIssues, validate } from './schema/options.js';
 import type {
   CallbackPlugin, LossPlugin, MappingPlugin, Plugin, PluginKind, StagePlugin, StudentPlugin, TeacherPlugin,
 } from './plugins.js';
@@ -53,14 +56,17 @@ export class PluginRegistry {
   }
 }
 
-/** Checks an options object against a plugin's declared keys, naming any unknown key. */
+/**
+ * Checks an options object against a plugin's schema (see `Plugin.options`), before create() runs:
+ * every bad or unknown key fails with its path under `where` (the entry holding the options), e.g.
+ * `stage 'fit' losses[0].options.temperature: expected a number > 0, got -1`. A plugin without a
+ * schema accepts anything. The name stays from when only keys were checked.
+ */
 export function checkOptionKeys(plugin: Plugin, options: object | undefined, where: string): void {
-  if (!plugin.optionKeys || options === undefined) return;
-  for (const key of Object.keys(options)) {
-    if (!plugin.optionKeys.includes(key)) {
-      throw new DistilleryError(
-        `${where}: unknown option '${key}' for ${plugin.kind} plugin '${plugin.name}'; ` +
-        `known options: ${plugin.optionKeys.join(', ') || '(none)'}`, 'config');
-    }
-  }
+  if (!plugin.options) return;
+  const at = appendPath(where, ['options']);
+  const result = validate(plugin.options, options ?? {});
+  if (result.ok) return;
+  throw new ConfigError(placeIssues(result.issues, options, { where: at, what: `option for ${plugin.kind} plugin '${plugin.name}'` }),
+    { subject: at });
 }

@@ -1,6 +1,9 @@
 import type { Callback } from './callbacks.js';
 import type { LossPlugin, ModelEnv } from './plugins.js';
+import type { StageSettings } from './stage-schema.js';
 import type { BatchSource, DistillationLoss, LayerMapping, Student, Teacher } from './types.js';
+
+export type { CheckpointConfig, EvaluationConfig, MetricName, OptimizerConfig, StageSettings } from './stage-schema.js';
 
 /** A registered plugin by name, with its options. */
 export interface PluginRef {
@@ -12,42 +15,22 @@ export interface PluginRef {
 export type ModelRef<M> = M | { stage: string } | PluginRef | ((env: ModelEnv) => M | Promise<M>);
 
 /** One loss of a stage and its weight. */
-export interface LossSpec {
+export interface LossSpec<O = Record<string, unknown>> {
   /** A registered loss plugin's name, a plugin object, or a ready loss. */
   use: string | LossPlugin<any> | DistillationLoss;
   /** Multiplies the loss's total. @default 1 */
   weight?: number;
   /** Passed to the plugin's create(). */
-  options?: Record<string, unknown>;
+  options?: O;
 }
 
-/** Optimizer (AdamW), schedule and clipping of a stage. */
-export interface OptimizerConfig {
-  /** Peak learning rate. @default 5e-5 */
-  learningRate?: number;
-  /** @default 0.01 */
-  weightDecay?: number;
-  /** @default 0.9 */
-  beta1?: number;
-  /** @default 0.999 */
-  beta2?: number;
-  /** @default 1e-8 */
-  epsilon?: number;
-  /** Clip gradients to this global L2 norm; 0 turns clipping off. @default 1 */
-  clipNorm?: number;
-  /** @default 'linear' */
-  schedule?: 'linear' | 'constant';
-  /** @default 0 */
-  warmupSteps?: number;
-  /** Used when warmupSteps is not given. @default 0 */
-  warmupRatio?: number;
+/** A loss spec whose options are typed by the plugin's schema: `lossSpec(hinton, { temperature: 4 })`. */
+export function lossSpec<O>(plugin: LossPlugin<O>, options?: O, weight?: number): LossSpec<O> {
+  return { use: plugin, ...(options === undefined ? {} : { options }), ...(weight === undefined ? {} : { weight }) };
 }
 
-/** Metric that picks the best checkpoint. */
-export type MetricName = 'accuracy' | 'f1' | 'mcc' | 'mse';
-
-/** One stage of a pipeline: a teacher teaches a student through weighted losses. */
-export interface StageConfig {
+/** One stage of a pipeline: a teacher teaches a student through weighted losses. Plain settings: see StageSettings. */
+export interface StageConfig extends StageSettings {
   /** Unique within a pipeline; later stages refer to it. */
   name: string;
   /** Omitted for plain supervised training (e.g. fine-tuning a teacher). */
@@ -57,31 +40,6 @@ export interface StageConfig {
   /** The layer mapping handed to the losses; each loss falls back to its paper's own. */
   mapping?: string | LayerMapping | PluginRef;
   data: { train: BatchSource; validation?: BatchSource };
-  /** @default 32 */
-  batchSize?: number;
-  /** @default 1 */
-  epochs?: number;
-  /** Stop after this many steps in all (overrides epochs). */
-  maxSteps?: number;
-  optimizer?: OptimizerConfig;
-  /** Seeds data order, dropout and learnable loss parts. @default 42 */
-  seed?: number;
-  evaluation?: {
-    /** @default 'accuracy' ('mse' for a one-output head) */
-    metric?: MetricName;
-    /** Restore the best epoch's weights when the stage ends. @default true */
-    keepBest?: boolean;
-    /** @default the training batch size */
-    batchSize?: number;
-  };
-  checkpoint?: {
-    /** Folder holding `last/` and `best/`. */
-    dir: string;
-    /** Also write `last/` every N steps (it is always written after each epoch and on interrupt). */
-    everySteps?: number;
-    /** Continue from `dir/last` when it exists. @default false */
-    resume?: boolean;
-  };
   callbacks?: (Callback | PluginRef)[];
 }
 

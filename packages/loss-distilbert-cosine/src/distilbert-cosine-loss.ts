@@ -1,33 +1,37 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  assertRank, assertSameShape, checkChoiceOption, checkNumberOption, defineLossPlugin, DistilleryError, requireFeature,
+  assertRank, assertSameShape, defineLossPlugin, DistilleryError, parseOptions, requireFeature,
   requireLayer, shapeText, type Batch, type DistillationLoss, type Feature, type LossResult, type ModelOutputs,
   type PluginEnv,
 } from '@distillery/core';
+import * as z from 'zod';
 import { cosineDistance, maskedLmCrossEntropy, rowKl, selectedMean } from './terms.js';
 
-/** Options of the DistilBERT triple loss. */
-export interface DistilbertCosineOptions {
+/** The options of the DistilBERT triple loss, with their defaults. */
+export const distilbertCosineOptions = z.strictObject({
   /** Softmax temperature T of the ce term (> 0). @default 2 */
-  temperature?: number;
+  temperature: z.number().gt(0).default(2).meta({ description: 'Softmax temperature T of the ce term. Default 2.' }),
   /** Weight α_ce of the soft-target term T²·KL (>= 0). @default 5 */
-  alphaCe?: number;
-  /** Weight α_mlm of the masked-LM cross-entropy (>= 0); target 'mlm' only. @default 2 */
-  alphaMlm?: number;
+  alphaCe: z.number().min(0).default(5).meta({ description: 'Weight of the soft-target term T^2 KL. Default 5.' }),
+  /** Weight α_mlm of the masked-LM cross-entropy (>= 0); target 'mlm' only. @default 2 (target 'mlm'), 0 (target 'logits') */
+  alphaMlm: z.number().min(0).optional().meta({ description: "Weight of the masked-LM cross-entropy; target 'mlm' only. Default 2." }),
   /** Weight α_cos of the cosine term on the last hidden layer (>= 0). @default 1 */
-  alphaCos?: number;
+  alphaCos: z.number().min(0).default(1).meta({ description: 'Weight of the cosine term on the last hidden layer. Default 1.' }),
   /** ce compares the masked-LM logits [B, S, V] ('mlm', general distillation) or classification logits [B, C] ('logits', task stage). @default 'mlm' */
-  target?: 'mlm' | 'logits';
+  target: z.enum(['mlm', 'logits']).default('mlm')
+    .meta({ description: "ce compares the masked-LM logits ('mlm', general distillation) or classification logits ('logits', task stage). Default 'mlm'." }),
   /** Target 'mlm': ce only at masked positions (mlmLabels ≠ −100), not every token (HF `restrict_ce_to_mask`). @default false */
-  restrictToMasked?: boolean;
-}
+  restrictToMasked: z.boolean().default(false)
+    .meta({ description: "Target 'mlm': ce only at masked positions, not every token (HF restrict_ce_to_mask). Default false." }),
+});
+
+/** Options of the DistilBERT triple loss (every key optional). */
+export type DistilbertCosineOptions = z.input<typeof distilbertCosineOptions>;
 
 /** What distilbertCosineLoss checks early when it knows the stage; a plugin's PluginEnv fits. */
 export type DistilbertCosineEnv = Pick<PluginEnv, 'teacherInfo' | 'studentInfo'>;
 
 const WHO = 'distilbert-cosine';
-const OPTION_KEYS = ['temperature', 'alphaCe', 'alphaMlm', 'alphaCos', 'target', 'restrictToMasked'] as const satisfies
-  readonly (keyof DistilbertCosineOptions)[];
 const fail = (message: string, code: 'config' | 'shape' = 'config') => new DistilleryError(`${WHO}: ${message}`, code);
 
 /**
@@ -47,18 +51,10 @@ const fail = (message: string, code: 'config' | 'shape' = 'config') => new Disti
  * Target 'logits' (task stage): ce is the same KL on classification logits [B, C], mean over rows; the mlm term
  * does not exist there (add 'supervised' or 'hinton' for hard labels); cos stays on the last hidden layer.
  */
-export function distilbertCosineLoss(
-  { temperature = 2, alphaCe = 5, alphaMlm, alphaCos = 1, target = 'mlm', restrictToMasked = false }: DistilbertCosineOptions = {},
-  env?: DistilbertCosineEnv,
-): DistillationLoss {
-  const T = checkNumberOption(WHO, 'temperature', temperature, { min: 0, minExclusive: true });
-  const kind = checkChoiceOption(WHO, 'target', target, ['mlm', 'logits']);
-  const aCe = checkNumberOption(WHO, 'alphaCe', alphaCe, { min: 0 });
-  const aCos = checkNumberOption(WHO, 'alphaCos', alphaCos, { min: 0 });
-  const aMlm = checkNumberOption(WHO, 'alphaMlm', alphaMlm ?? (kind === 'mlm' ? 2 : 0), { min: 0 });
-  if (typeof restrictToMasked !== 'boolean') {
-    throw fail(`option 'restrictToMasked' must be true or false, got ${JSON.stringify(restrictToMasked)}`);
-  }
+export function distilbertCosineLoss(options: DistilbertCosineOptions = {}, env?: DistilbertCosineEnv): DistillationLoss {
+  const { temperature: T, alphaCe: aCe, alphaMlm, alphaCos: aCos, target: kind, restrictToMasked } =
+    parseOptions(distilbertCosineOptions, options, `${WHO} options`, `option for loss plugin '${WHO}'`);
+  const aMlm = alphaMlm ?? (kind === 'mlm' ? 2 : 0);
   // Options that would be silently ignored are most likely mistakes.
   if (kind === 'logits' && aMlm > 0) throw fail(`option 'alphaMlm' applies to target 'mlm' only; target 'logits' has no MLM term`);
   if (kind === 'logits' && restrictToMasked) throw fail(`option 'restrictToMasked' applies to target 'mlm' only`);
@@ -165,8 +161,8 @@ export function distilbertCosineLoss(
 }
 
 /** The 'distilbert-cosine' loss plugin: DistilBERT's soft-target + masked-LM + cosine triple loss. */
-export const distilbertCosine = defineLossPlugin<DistilbertCosineOptions>({
+export const distilbertCosine = defineLossPlugin({
   name: WHO,
-  optionKeys: OPTION_KEYS,
+  options: distilbertCosineOptions,
   create: (options, env) => distilbertCosineLoss(options, env),
 });

@@ -1,2 +1,2 @@
-export { distilbertCosine, distilbertCosineLoss } from './distilbert-cosine-loss.js';
+export { distilbertCosine, distilbertCosineLoss, distilbertCosineOptions } from './distilbert-cosine-loss.js';
 export type { DistilbertCosineEnv, DistilbertCosineOptions } from './distilbert-cosine-loss.js';

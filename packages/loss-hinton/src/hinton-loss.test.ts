@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  arraySource, checkOptionKeys, createDistillery, DistilleryError, Rng, selectBackend, silentLogger,
+  arraySource, checkOptionKeys, createDistillery, DistilleryError, pluginJsonSchema, Rng, selectBackend, silentLogger,
   type Batch, type LossContext, type ModelInfo, type PluginEnv,
 } from '@distillery/core';
 import { expectClose, expectComputeLeavesNoTensors, MlpClassifier, syntheticTask, thrown, thrownWithoutLeaks } from '@distillery/core/testing';
-import { hinton, hintonLoss, type HintonOptions } from './index.js';
+import { hinton, hintonLoss, hintonOptions, type HintonOptions } from './index.js';
 
 // ---- float64 reference, written out with loops over plain numbers (no tfjs, no plugin code) ----
 
@@ -264,7 +264,7 @@ describe('hinton errors', () => {
   });
 
   it('rejects an unknown softLoss, naming it and the choices', () => {
-    expect(() => hintonLoss({ softLoss: 'kld' } as unknown as HintonOptions)).toThrow(/softLoss.*'kl', 'ce', 'mse'.*kld/);
+    expect(() => hintonLoss({ softLoss: 'kld' } as unknown as HintonOptions)).toThrow('hinton options.softLoss: expected one of "kl", "ce", "mse", got "kld"');
   });
 
   it('rejects an unknown reduction, and reduction mean where it would do nothing', () => {
@@ -307,14 +307,19 @@ describe('hinton plugin', () => {
     expectClose(run({ temperature: 2 }, zt, zs).soft, refSoft(zt, zs, 2, 'kl'));
   });
 
-  it('declares exactly its option keys and rejects unknown ones', () => {
-    expect([...hinton.optionKeys!].sort()).toEqual(['hardWeight', 'reduction', 'softLoss', 'temperature']);
+  it('declares exactly its option keys as a schema, with their defaults, and rejects unknown ones', () => {
+    expect(Object.keys(hinton.options.shape).sort()).toEqual(['hardWeight', 'reduction', 'softLoss', 'temperature']);
+    expect(Object.keys(pluginJsonSchema(hinton).properties as object).sort()).toEqual(['hardWeight', 'reduction', 'softLoss', 'temperature']);
+    expect(hintonOptions.parse({})).toEqual({ temperature: 4, hardWeight: 0.5, softLoss: 'kl', reduction: 'batchmean' });
     expect(() => checkOptionKeys(hinton, { temperature: 2, hardWeight: 0.1, softLoss: 'ce' }, 'here')).not.toThrow();
     expect(() => checkOptionKeys(hinton, { temprature: 2 }, 'here')).toThrow(/temprature.*hinton/);
+    expect(() => checkOptionKeys(hinton, { temprature: 2 }, 'here')).toThrow("here.options.temprature: unknown option for loss " +
+      "plugin 'hinton' (did you mean 'temperature'?); allowed: temperature, hardWeight, softLoss, reduction");
   });
 
   it('create() validates options', () => {
     expect(() => hinton.create({ temperature: -2 }, env)).toThrow(/temperature.*-2/);
+    expect(() => hinton.create({ temperature: -2 }, env)).toThrow('hinton options.temperature: expected a number > 0, got -2');
   });
 });
 

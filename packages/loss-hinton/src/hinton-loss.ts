@@ -1,24 +1,31 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  assertRank, assertSameShape, checkChoiceOption, checkNumberOption, defineLossPlugin, DistilleryError, hardLabelLoss,
-  requireFeature, shapeText, type DistillationLoss, type Feature, type LossResult,
+  assertRank, assertSameShape, defineLossPlugin, DistilleryError, hardLabelLoss, parseOptions, requireFeature, shapeText,
+  type DistillationLoss, type Feature, type LossResult,
 } from '@distillery/core';
+import * as z from 'zod';
 
-/** Options of the Hinton KD loss. */
-export interface HintonOptions {
+/** The options of the Hinton KD loss, with their defaults and bounds. */
+export const hintonOptions = z.strictObject({
   /** Softmax temperature T dividing both models' logits (> 0; unused by softLoss 'mse'). @default 4 */
-  temperature?: number;
+  temperature: z.number().gt(0).default(4)
+    .meta({ description: "Softmax temperature T dividing both models' logits (unused by softLoss 'mse'). Default 4." }),
   /** Weight γ of the hard-label term, in [0, 1]; the soft term gets 1 − γ. @default 0.5 */
-  hardWeight?: number;
+  hardWeight: z.number().min(0).max(1).default(0.5)
+    .meta({ description: 'Weight of the hard-label term, in [0, 1]; the soft term gets 1 - hardWeight. Default 0.5.' }),
   /** Soft term: 'kl' (T²·KL, torchdistill/HF), 'ce' (cross-entropy, no T², TextBrewer), 'mse' (raw logits). @default 'kl' */
-  softLoss?: 'kl' | 'ce' | 'mse';
+  softLoss: z.enum(['kl', 'ce', 'mse']).default('kl')
+    .meta({ description: "Soft term: 'kl' (T^2 KL), 'ce' (cross-entropy, no T^2, TextBrewer), 'mse' (raw logits). Default 'kl'." }),
   /** Divisor of the 'kl' sum: rows B ('batchmean') or all B·C elements ('mean', torch KLDivLoss default). @default 'batchmean' */
-  reduction?: 'batchmean' | 'mean';
-}
+  reduction: z.enum(['batchmean', 'mean']).default('batchmean')
+    .meta({ description: "Divisor of the 'kl' sum: rows ('batchmean') or all elements ('mean'). Default 'batchmean'." }),
+});
+
+/** Options of the Hinton KD loss (every key optional). */
+export type HintonOptions = z.input<typeof hintonOptions>;
 
 const WHO = 'hinton';
 const LOGITS: ReadonlySet<Feature> = new Set(['logits']);
-const OPTION_KEYS = ['temperature', 'hardWeight', 'softLoss', 'reduction'] as const satisfies readonly (keyof HintonOptions)[];
 
 /**
  * Hinton, Vinyals & Dean (2015), "Distilling the Knowledge in a Neural Network":
@@ -38,13 +45,9 @@ const OPTION_KEYS = ['temperature', 'hardWeight', 'softLoss', 'reduction'] as co
  * The hard term is core's hardLabelLoss (cross-entropy at T = 1, or MSE for a one-output regression head).
  * Without batch labels the hard term is skipped and total = soft.
  */
-export function hintonLoss(
-  { temperature = 4, hardWeight = 0.5, softLoss = 'kl', reduction = 'batchmean' }: HintonOptions = {},
-): DistillationLoss {
-  const T = checkNumberOption(WHO, 'temperature', temperature, { min: 0, minExclusive: true });
-  const gamma = checkNumberOption(WHO, 'hardWeight', hardWeight, { min: 0, max: 1 });
-  const kind = checkChoiceOption(WHO, 'softLoss', softLoss, ['kl', 'ce', 'mse']);
-  const divide = checkChoiceOption(WHO, 'reduction', reduction, ['batchmean', 'mean']);
+export function hintonLoss(options: HintonOptions = {}): DistillationLoss {
+  const { temperature: T, hardWeight: gamma, softLoss: kind, reduction: divide } =
+    parseOptions(hintonOptions, options, `${WHO} options`, `option for loss plugin '${WHO}'`);
   // Saying 'mean' where it changes nothing is most likely a mistake, so it is refused rather than ignored.
   if (divide === 'mean' && kind !== 'kl') {
     throw new DistilleryError(
@@ -88,8 +91,8 @@ export function hintonLoss(
 }
 
 /** The 'hinton' loss plugin: Hinton et al. (2015) soft targets with temperature, plus the hard-label term. */
-export const hinton = defineLossPlugin<HintonOptions>({
+export const hinton = defineLossPlugin({
   name: WHO,
-  optionKeys: OPTION_KEYS,
+  options: hintonOptions,
   create: (options) => hintonLoss(options),
 });

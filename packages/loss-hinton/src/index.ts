@@ -1,2 +1,2 @@
-export { hinton, hintonLoss } from './hinton-loss.js';
+export { hinton, hintonLoss, hintonOptions } from './hinton-loss.js';
 export type { HintonOptions } from './hinton-loss.js';

@@ -1,2 +1,2 @@
-export { minilm, minilmLoss } from './minilm-loss.js';
+export { minilm, minilmLoss, miniLmOptions } from './minilm-loss.js';
 export type { MiniLmEnv, MiniLmOptions } from './minilm-loss.js';

@@ -1,26 +1,32 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  assertRank, checkNumberOption, defineLossPlugin, DistilleryError, lastLayer, requireLayer, shapeText,
+  assertRank, defineLossPlugin, DistilleryError, lastLayer, parseOptions, requireLayer, shapeText,
   type Batch, type DistillationLoss, type Feature, type LayerMapping, type LayerPair, type LossResult, type ModelInfo,
   type ModelOutputs, type PluginEnv,
 } from '@distillery/core';
+import * as z from 'zod';
 import { keyMask, maskedKlSum, selfRelation, splitRelationHeads } from './relations.js';
 
-/** Options of the MiniLM loss. */
-export interface MiniLmOptions {
+/** The options of the MiniLM loss, with their defaults. */
+export const miniLmOptions = z.strictObject({
   /** 1: attention + value-relation KL (Wang et al. 2020); 2: Q-Q, K-K, V-V relation KL (Wang et al. 2021). @default 1 */
-  version?: 1 | 2;
+  version: z.literal([1, 2]).default(1)
+    .meta({ description: '1: attention + value-relation KL (MiniLM); 2: Q-Q, K-K, V-V relation KL (MiniLMv2). Default 1.' }),
   /** Version 2 only: relation heads R; must divide both hidden sizes. @default the teacher's head count */
-  relationHeads?: number;
+  relationHeads: z.int().min(1).optional()
+    .meta({ description: "Version 2 only: relation heads; must divide both hidden sizes. Default: the teacher's head count." }),
   /** Version 2 only: the teacher layer (1-based) the student's last layer learns from. @default the teacher's last */
-  teacherLayer?: number;
-}
+  teacherLayer: z.int().min(1).optional()
+    .meta({ description: "Version 2 only: the teacher layer (1-based) the student's last layer learns from. Default: the teacher's last." }),
+});
+
+/** Options of the MiniLM loss (every key optional). */
+export type MiniLmOptions = z.input<typeof miniLmOptions>;
 
 /** What minilmLoss needs to know about the stage; a plugin's PluginEnv fits. */
 export type MiniLmEnv = Pick<PluginEnv, 'teacherInfo' | 'studentInfo' | 'mapping'>;
 
 const WHO = 'minilm';
-const OPTION_KEYS = ['version', 'relationHeads', 'teacherLayer'] as const satisfies readonly (keyof MiniLmOptions)[];
 /** The features each version reads, and the term each one gives. */
 const V1: readonly (readonly [Feature, string])[] = [['attentionScores', 'attention'], ['values', 'valueRelation']];
 const V2: readonly (readonly [Feature, string])[] = [['queries', 'query'], ['keys', 'key'], ['values', 'value']];
@@ -47,13 +53,14 @@ const where = (feature: Feature, p: LayerPair) =>
  * The pair is the student's last layer and the teacher's last (or `teacherLayer`); a stage mapping, when the
  * stage names one, replaces it and must give exactly one pair.
  */
-export function minilmLoss({ version = 1, relationHeads, teacherLayer }: MiniLmOptions = {}, env?: MiniLmEnv): DistillationLoss {
-  if (version !== 1 && version !== 2) throw fail(`option 'version' must be 1 or 2, got ${JSON.stringify(version)}`);
+export function minilmLoss(options: MiniLmOptions = {}, env?: MiniLmEnv): DistillationLoss {
+  const { version, relationHeads, teacherLayer } =
+    parseOptions(miniLmOptions, options, `${WHO} options`, `option for loss plugin '${WHO}'`);
   for (const [key, value] of [['relationHeads', relationHeads], ['teacherLayer', teacherLayer]] as const) {
-    if (value === undefined) continue;
     // An option that would be silently ignored is most likely a mistake.
-    if (version === 1) throw fail(`option '${key}' applies to version 2 only; version 1 distils the last layer's heads one to one`);
-    checkNumberOption(WHO, key, value, { min: 1, integer: true });
+    if (value !== undefined && version === 1) {
+      throw fail(`option '${key}' applies to version 2 only; version 1 distils the last layer's heads one to one`);
+    }
   }
   const terms = version === 1 ? V1 : V2;
   const features = terms.map(([f]) => f);
@@ -158,8 +165,8 @@ export function minilmLoss({ version = 1, relationHeads, teacherLayer }: MiniLmO
 }
 
 /** The 'minilm' loss plugin: MiniLM (v1) and MiniLMv2 last-layer self-attention relation distillation. */
-export const minilm = defineLossPlugin<MiniLmOptions>({
+export const minilm = defineLossPlugin({
   name: WHO,
-  optionKeys: OPTION_KEYS,
+  options: miniLmOptions,
   create: (options, env) => minilmLoss(options, env),
 });

@@ -5,7 +5,7 @@ import {
   type Batch, type LayerPair, type LossContext, type ModelInfo, type PluginEnv,
 } from '@distillery/core';
 import { expectComputeLeavesNoTensors, expectRel, thrown, thrownWithoutLeaks } from '@distillery/core/testing';
-import { pkd, pkdLoss, pkdPaperLosses, type PkdEnv, type PkdOptions } from './index.js';
+import { pkd, pkdLoss, pkdOptions, pkdPaperLosses, type PkdEnv, type PkdOptions } from './index.js';
 
 // ---- float64 reference, written out with loops over plain numbers (no tfjs, no plugin code) ----
 
@@ -394,11 +394,11 @@ describe('pkd errors', () => {
 
   it('validates options by name', () => {
     expect(() => pkdLoss({ mapping: 'uniform' } as unknown as PkdOptions, envOf(4, 2, 6, 6)))
-      .toThrow(`pkd: option 'mapping' must be one of 'skip', 'last', got "uniform"`);
+      .toThrow(`pkd options.mapping: expected one of "skip", "last", got "uniform"`);
     expect(() => pkdLoss({ normalize: 'yes' } as unknown as PkdOptions, envOf(4, 2, 6, 6)))
-      .toThrow(`pkd: option 'normalize' must be true or false, got "yes"`);
+      .toThrow(`pkd options.normalize: expected true or false, got "yes"`);
     expect(() => pkdLoss({ projection: 1 } as unknown as PkdOptions, envOf(4, 2, 6, 6)))
-      .toThrow(`pkd: option 'projection' must be true or false, got 1`);
+      .toThrow(`pkd options.projection: expected true or false, got 1`);
   });
 
   it('needs the models\' shapes', () => {
@@ -425,7 +425,8 @@ describe('pkd plugin', () => {
   });
 
   it('declares exactly its option keys and rejects unknown ones', () => {
-    expect([...pkd.optionKeys!].sort()).toEqual(['mapping', 'normalize', 'projection']);
+    expect(Object.keys(pkd.options.shape).sort()).toEqual(['mapping', 'normalize', 'projection']);
+    expect(pkdOptions.parse({})).toEqual({ normalize: true, projection: false });
     expect(() => checkOptionKeys(pkd, { mapping: 'skip', normalize: false, projection: true }, 'here')).not.toThrow();
     expect(() => checkOptionKeys(pkd, { normalise: true }, 'here')).toThrow(/normalise.*pkd/);
   });
@@ -450,7 +451,8 @@ describe('pkdPaperLosses', () => {
       { use: 'hinton', options: { temperature: 5, hardWeight: 0.5, reduction: 'mean' } },
       { use: 'pkd', weight: 100, options: { mapping: 'last' } },
     ]);
-    expect(() => pkdPaperLosses({ alpha: 1.5 })).toThrow(`pkdPaperLosses: option 'alpha' must be <= 1, got 1.5`);
+    expect(() => pkdPaperLosses({ alpha: 1.5 })).toThrow(`pkdPaperLosses options.alpha: expected a number <= 1, got 1.5`);
+    expect(() => pkdPaperLosses({ mapping: 'uniform' } as never)).toThrow(`pkdPaperLosses options.mapping: expected one of "skip", "last", got "uniform"`);
     expect(() => pkdPaperLosses({ beta: -1 })).toThrow(/beta/);
     expect(() => pkdPaperLosses({ temperature: 0 })).toThrow(/temperature/);
   });

@@ -1,18 +1,25 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  assertRank, checkBooleanOption, checkChoiceOption, defineLossPlugin, seededLinear, type SeededLinear, DistilleryError, last, linear, requireLayer, Rng, shapeText, skip,
-  type DistillationLoss, type Feature, type LayerMapping, type LayerPair, type LossResult, type PluginEnv,
+  assertRank, defineLossPlugin, seededLinear, type SeededLinear, DistilleryError, last, linear, parseOptions, requireLayer, Rng,
+  shapeText, skip, type DistillationLoss, type Feature, type LayerMapping, type LayerPair, type LossResult, type PluginEnv,
 } from '@distillery/core';
+import * as z from 'zod';
 
-/** Options of the BERT-PKD patience loss. */
-export interface PkdOptions {
+/** The options of the BERT-PKD patience loss, with their defaults. */
+export const pkdOptions = z.strictObject({
   /** Teacher layers for student layers 1..M−1: 'skip' (i·N/M) or 'last' (N−M+i). Unset: the stage's mapping, else 'skip'. @default 'skip' */
-  mapping?: 'skip' | 'last';
+  mapping: z.enum(['skip', 'last']).optional()
+    .meta({ description: "Teacher layers for student layers 1..M-1: 'skip' (i*N/M) or 'last' (N-M+i). Default: the stage's mapping, else 'skip'." }),
   /** Divide each [CLS] vector by its L2 norm before the MSE (the reference's `normalize_patience`, on in `kd.cls`). @default true */
-  normalize?: boolean;
+  normalize: z.boolean().default(true)
+    .meta({ description: 'Divide each [CLS] vector by its L2 norm before the MSE (the reference normalize_patience). Default true.' }),
   /** Learn a linear map H_s → H_t so a student of another width can be taught (not in the paper). @default false */
-  projection?: boolean;
-}
+  projection: z.boolean().default(false)
+    .meta({ description: 'Learn a linear map from the student width to the teacher width (not in the paper). Default false.' }),
+});
+
+/** Options of the BERT-PKD patience loss (every key optional). */
+export type PkdOptions = z.input<typeof pkdOptions>;
 
 /** What pkdLoss needs from the stage: both models' shapes; the stage's mapping and seed when it has them. */
 export type PkdEnv = Pick<PluginEnv, 'teacherInfo' | 'studentInfo'> & Partial<Pick<PluginEnv, 'mapping' | 'seed' | 'logger'>>;
@@ -22,7 +29,6 @@ export type PkdLoss = DistillationLoss & { dispose(): void };
 
 const WHO = 'pkd';
 const HIDDEN: ReadonlySet<Feature> = new Set(['hidden']);
-const OPTION_KEYS = ['mapping', 'normalize', 'projection'] as const satisfies readonly (keyof PkdOptions)[];
 /** torch F.normalize's eps, squared: x / max(‖x‖, 1e-12) = x · rsqrt(max(‖x‖², 1e-24)), whose gradient stays finite at 0. */
 const EPS_SQUARED = 1e-24;
 
@@ -63,10 +69,9 @@ function layerPairs(mapping: LayerMapping, n: number, m: number): LayerPair[] {
  * The paper's total adds the hinton loss: see pkdPaperLosses(). With `projection`, the student's vector is mapped
  * to H_t (x·W + b, initialised like torch nn.Linear from the stage seed) before normalizing.
  */
-export function pkdLoss({ mapping, normalize = true, projection = false }: PkdOptions = {}, env: PkdEnv): PkdLoss {
-  const chosen = mapping === undefined ? undefined : checkChoiceOption(WHO, 'mapping', mapping, ['skip', 'last']);
-  const unit = checkBooleanOption(WHO, 'normalize', normalize);
-  const project = checkBooleanOption(WHO, 'projection', projection);
+export function pkdLoss(options: PkdOptions = {}, env: PkdEnv): PkdLoss {
+  const { mapping: chosen, normalize: unit, projection: project } =
+    parseOptions(pkdOptions, options, `${WHO} options`, `option for loss plugin '${WHO}'`);
   if (!env?.teacherInfo || !env.studentInfo) {
     throw new DistilleryError(
       `${WHO}: pkdLoss(options, env) needs env.teacherInfo and env.studentInfo (layer counts, hidden sizes)`, 'config');
@@ -127,8 +132,8 @@ export function pkdLoss({ mapping, normalize = true, projection = false }: PkdOp
 }
 
 /** The 'pkd' loss plugin: BERT-PKD's patience loss on normalized [CLS] vectors of paired hidden layers. */
-export const pkd = defineLossPlugin<PkdOptions>({
+export const pkd = defineLossPlugin({
   name: WHO,
-  optionKeys: OPTION_KEYS,
+  options: pkdOptions,
   create: (options, env) => pkdLoss(options, env),
 });

@@ -1,23 +1,34 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  assertRank, checkChoiceOption, checkNumberOption, defineLossPlugin, DistilleryError, linear, requireLayer, Rng,
+  assertRank, defineLossPlugin, DistilleryError, linear, parseOptions, requireLayer, Rng,
   shapeText, type DistillationLoss, type Feature, type LayerPair, type LossResult, type PluginEnv,
   seededLinear, type SeededLinear,
 } from '@distillery/core';
-import { checkLayersOption, featurePairs, type TinybertLayers } from './internals/pairs.js';
+import * as z from 'zod';
+import { featurePairs, type TinybertLayers } from './internals/pairs.js';
 import { predictionLoss } from './prediction.js';
 
-/** Options of the TinyBERT loss. */
-export interface TinybertOptions {
+const pairs = z.array(z.strictObject({ student: z.int().min(0), teacher: z.int().min(0) }))
+  .meta({ description: 'Pairs of list indices { student, teacher } (hidden: index 0 is the embeddings; attention: index 0 is layer 1).' });
+
+/** The options of the TinyBERT loss, with their defaults. */
+export const tinybertOptions = z.strictObject({
   /** 'intermediate': attention + hidden terms; 'prediction': soft cross-entropy of the logits. @default 'intermediate' */
-  stage?: 'intermediate' | 'prediction';
+  stage: z.enum(['intermediate', 'prediction']).default('intermediate')
+    .meta({ description: "'intermediate': attention + hidden terms; 'prediction': soft cross-entropy of the logits. Default 'intermediate'." }),
   /** T of the prediction stage, p^T = softmax(z / T), with no T² factor (reference `--temperature`). @default 1 */
-  temperature?: number;
+  temperature: z.number().gt(0).optional()
+    .meta({ description: "Prediction stage only: softmax temperature, no T^2 factor. Default 1." }),
   /** 'shared': one learned map H_s → H_t for every hidden pair (the reference's `fit_dense`); 'per-layer': one per pair. @default 'shared' */
-  projection?: 'shared' | 'per-layer';
+  projection: z.enum(['shared', 'per-layer']).optional()
+    .meta({ description: "Intermediate stage only: one learned map for every hidden pair ('shared') or one per pair. Default 'shared'." }),
   /** Explicit pairs per feature (list indices), overriding the stage's mapping. @default the stage's mapping, else uniform */
-  layers?: TinybertLayers;
-}
+  layers: z.strictObject({ hidden: pairs, attentionScores: pairs }).optional()
+    .meta({ description: "Intermediate stage only: explicit pairs per feature, overriding the stage's mapping. Default: the stage's mapping, else uniform." }),
+}) satisfies z.ZodType<{ layers?: TinybertLayers }>;
+
+/** Options of the TinyBERT loss (every key optional). */
+export type TinybertOptions = z.input<typeof tinybertOptions>;
 
 /** What tinybertLoss needs from the stage: both models' shapes; the stage's mapping and seed when it has them. */
 export type TinybertEnv = Pick<PluginEnv, 'teacherInfo' | 'studentInfo'> & Partial<Pick<PluginEnv, 'mapping' | 'seed' | 'logger'>>;
@@ -27,7 +38,6 @@ export type TinybertLoss = DistillationLoss & { dispose(): void };
 
 const WHO = 'tinybert';
 const INTERMEDIATE: ReadonlySet<Feature> = new Set(['hidden', 'attentionScores']);
-const OPTION_KEYS = ['stage', 'temperature', 'projection', 'layers'] as const satisfies readonly (keyof TinybertOptions)[];
 /** Scores at or below this are the additive key mask (−10000·(1 − m)), not attention: the reference zeroes them. */
 const MASKED = -100;
 
@@ -63,21 +73,19 @@ const refuse = (key: string, stage: string) =>
  * Pairs: uniform, student layer i ↔ teacher i·N/M. W (the reference's `fit_dense`) is applied even when
  * H_s = H_t, as the reference does; it is initialised like torch nn.Linear, U(−1/√H_s, 1/√H_s), from the stage seed.
  */
-export function tinybertLoss(
-  { stage = 'intermediate', temperature, projection, layers }: TinybertOptions = {}, env: TinybertEnv,
-): TinybertLoss {
-  const which = checkChoiceOption(WHO, 'stage', stage, ['intermediate', 'prediction']);
+export function tinybertLoss(options: TinybertOptions = {}, env: TinybertEnv): TinybertLoss {
+  const { stage: which, temperature, projection, layers: explicitPairs } =
+    parseOptions(tinybertOptions, options, `${WHO} options`, `option for loss plugin '${WHO}'`);
   if (!env?.teacherInfo || !env.studentInfo) {
     throw new DistilleryError(`${WHO}: tinybertLoss(options, env) needs env.teacherInfo and env.studentInfo`, 'config');
   }
   if (which === 'prediction') {
     if (projection !== undefined) throw refuse('projection', which);
-    if (layers !== undefined) throw refuse('layers', which);
-    return predictionLoss(WHO, checkNumberOption(WHO, 'temperature', temperature ?? 1, { min: 0, minExclusive: true }));
+    if (explicitPairs !== undefined) throw refuse('layers', which);
+    return predictionLoss(WHO, temperature ?? 1);
   }
   if (temperature !== undefined) throw refuse('temperature', which);
-  const perLayer = checkChoiceOption(WHO, 'projection', projection ?? 'shared', ['shared', 'per-layer']) === 'per-layer';
-  const explicitPairs = layers === undefined ? undefined : checkLayersOption(WHO, layers);
+  const perLayer = projection === 'per-layer';
   const { teacherInfo, studentInfo } = env;
   if (teacherInfo.numHeads !== studentInfo.numHeads) {
     throw new DistilleryError(`${WHO}: feature 'attentionScores': head counts differ (teacher ${teacherInfo.numHeads}, ` +
@@ -143,8 +151,8 @@ export function tinybertLoss(
 }
 
 /** The 'tinybert' loss plugin: TinyBERT's intermediate (attention + hidden) or prediction distillation. */
-export const tinybert = defineLossPlugin<TinybertOptions>({
+export const tinybert = defineLossPlugin({
   name: WHO,
-  optionKeys: OPTION_KEYS,
+  options: tinybertOptions,
   create: (options, env) => tinybertLoss(options, env),
 });

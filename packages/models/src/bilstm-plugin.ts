@@ -1,18 +1,24 @@
 import { defineStudentPlugin, DistilleryError } from '@distillery/core';
-import { BiLstmClassifier, type BiLstmConfig } from './bilstm.js';
+import * as z from 'zod';
+import { BiLstmClassifier, biLstmConfigSchema } from './bilstm.js';
 
-/** Options of the 'bilstm' student plugin: a BiLstmConfig whose sizes may come from the stage's teacher. */
-export type BiLstmPluginOptions = Partial<BiLstmConfig>;
+/** Options of the 'bilstm' student plugin: a BiLstmConfig whose sizes and seed may come from the stage. */
+export const biLstmPluginOptions = biLstmConfigSchema.extend({
+  vocabSize: biLstmConfigSchema.shape.vocabSize.optional().meta({ description: "Vocabulary size. Default: the stage teacher's." }),
+  numLabels: biLstmConfigSchema.shape.numLabels.optional().meta({ description: "Outputs of the classifier. Default: the stage teacher's." }),
+  seed: z.int().optional().meta({ description: 'Seed of the initial weights. Default: the stage seed.' }),
+});
 
-const KEYS = ['vocabSize', 'numLabels', 'embeddingSize', 'units', 'denseSize', 'dropout', 'seed'] as const;
+/** Options of the 'bilstm' student plugin (every key optional). */
+export type BiLstmPluginOptions = z.input<typeof biLstmPluginOptions>;
 
 /**
  * The 'bilstm' student plugin: builds a fresh BiLstmClassifier. `vocabSize` and `numLabels` default
  * to the stage teacher's (its info), `seed` to the stage seed.
  */
-export const bilstm = defineStudentPlugin<BiLstmPluginOptions>({
+export const bilstm = defineStudentPlugin({
   name: 'bilstm',
-  optionKeys: KEYS,
+  options: biLstmPluginOptions,
   create(options, env) {
     const vocabSize = options.vocabSize ?? env.teacher?.info.vocabSize;
     const numLabels = options.numLabels ?? env.teacher?.info.numLabels;

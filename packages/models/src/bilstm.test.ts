@@ -132,7 +132,7 @@ describe('BiLstmClassifier', () => {
     expect(asks('hidden')).toThrow(DistilleryError);
     expect(asks('hidden')).toThrow("bilstm(6x5): cannot emit feature 'hidden' (it emits: logits)");
     expect(asks('attentionProbs')).toThrow(/attentionProbs/);
-    expect(() => new BiLstmClassifier({ ...small, units: 0 })).toThrow(/option 'units' must be >= 1/);
+    expect(() => new BiLstmClassifier({ ...small, units: 0 })).toThrow('BiLstmClassifier config.units: expected an integer >= 1, got 0');
     free(batch);
     model.dispose();
   });
@@ -185,6 +185,7 @@ describe('bilstm student plugin', () => {
     expect(model.config).toMatchObject({ vocabSize: 11, numLabels: 4, seed: 3 });
     model.dispose();
     expect(() => bilstm.create({ numLabels: 2 }, env)).toThrow(/bilstm: option 'vocabSize' is needed/);
-    expect(bilstm.optionKeys).toContain('denseSize');
+    expect(Object.keys(bilstm.options.shape)).toContain('denseSize');
+    expect(() => bilstm.create({ numLabels: 2, vocabSize: 5, dropout: 1 }, env)).toThrow('bilstm options.dropout: expected a number < 1, got 1');
   });
 });

@@ -2,26 +2,32 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  checkNumberOption, decodeSafetensors, DistilleryError, embeddingLookup, encodeSafetensors, linear, matMul2d, Rng,
+  decodeSafetensors, DistilleryError, embeddingLookup, encodeSafetensors, linear, matMul2d, parseOptions, Rng,
   shapeText, writeDirAtomic,
   type Batch, type Feature, type ForwardOptions, type ModelInfo, type ModelOutputs, type Student, type Teacher,
 } from '@distillery/core';
+import * as z from 'zod';
 
-/** Shape of a BiLstmClassifier. */
-export interface BiLstmConfig {
-  vocabSize: number;
-  numLabels: number;
+const size = (description: string) => z.int().min(1).meta({ description });
+
+/** The shape of a BiLstmClassifier, with its defaults and bounds. */
+export const biLstmConfigSchema = z.strictObject({
+  vocabSize: size('Vocabulary size.'),
+  numLabels: size('Outputs of the classifier.'),
   /** Width of the word embeddings (the paper's word2vec vectors). @default 300 */
-  embeddingSize?: number;
+  embeddingSize: size('Width of the word embeddings. Default 300.').default(300),
   /** LSTM units per direction; the pooled encoding has twice as many. @default 150 */
-  units?: number;
+  units: size('LSTM units per direction. Default 150.').default(150),
   /** Width of the ReLU layer before the logits. @default 400 */
-  denseSize?: number;
-  /** Dropout rate on the embeddings and the ReLU layer's output, in seeded training forwards. @default 0.1 */
-  dropout?: number;
+  denseSize: size('Width of the ReLU layer before the logits. Default 400.').default(400),
+  /** Dropout rate on the embeddings and the ReLU layer's output, in seeded training forwards; 1 would drop everything. @default 0.1 */
+  dropout: z.number().min(0).lt(1).default(0.1).meta({ description: 'Dropout on the embeddings and the ReLU output, in [0, 1). Default 0.1.' }),
   /** Seed of the initial weights. @default 42 */
-  seed?: number;
-}
+  seed: z.int().default(42).meta({ description: 'Seed of the initial weights. Default 42.' }),
+});
+
+/** Shape of a BiLstmClassifier (defaulted keys optional). */
+export type BiLstmConfig = z.input<typeof biLstmConfigSchema>;
 
 /** The weights of one LSTM direction; gates are laid out i, f, g, o along the last axis (as PyTorch nn.LSTM). */
 interface LstmWeights {
@@ -57,7 +63,7 @@ export class BiLstmClassifier implements Student {
   readonly emits = EMITS;
   readonly trainableVariables: tf.Variable[];
   /** The configuration with every default filled in. */
-  readonly config: Required<BiLstmConfig>;
+  readonly config: z.output<typeof biLstmConfigSchema>;
   private readonly prefix: string;
   private readonly embedding: tf.Variable<tf.Rank.R2>;
   private readonly forwardLstm: LstmWeights;
@@ -66,14 +72,8 @@ export class BiLstmClassifier implements Student {
   private readonly classifier: { kernel: tf.Variable<tf.Rank.R2>; bias: tf.Variable<tf.Rank.R1> };
 
   constructor(config: BiLstmConfig) {
-    const { vocabSize, numLabels, embeddingSize = 300, units = 150, denseSize = 400, dropout = 0.1, seed = 42 } = config;
-    const who = 'BiLstmClassifier';
-    for (const [key, value] of Object.entries({ vocabSize, numLabels, embeddingSize, units, denseSize })) {
-      checkNumberOption(who, key, value, { min: 1, integer: true });
-    }
-    checkNumberOption(who, 'dropout', dropout, { min: 0, max: 1 });
-    if (dropout === 1) throw new DistilleryError(`${who}: option 'dropout' must be < 1, got 1`, 'config');
-    checkNumberOption(who, 'seed', seed, { integer: true });
+    const { vocabSize, numLabels, embeddingSize, units, denseSize, dropout, seed } =
+      parseOptions(biLstmConfigSchema, config, 'BiLstmClassifier config');
     this.config = { vocabSize, numLabels, embeddingSize, units, denseSize, dropout, seed };
     this.prefix = `bilstm${++instances}/`;
     const rng = new Rng(seed);

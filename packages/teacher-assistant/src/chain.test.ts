@@ -102,9 +102,13 @@ describe('teacherAssistant()', () => {
   });
 
   it('rejects unknown options and a missing end, naming them', () => {
-    expect(() => chain({ epoch: 3 } as never)).toThrow("teacher-assistant: unknown option 'epoch'; known options: name, teacher");
-    expect(() => chain({ student: undefined })).toThrow("teacher-assistant: option 'student' is required");
-    expect(() => chain({ assistant: 'yes' as never })).toThrow("option 'assistant' must be 'auto', 'none' or a list of shapes, got \"yes\"");
+    expect(() => chain({ epoch: 3 } as never)).toThrow("teacher-assistant options.epoch: unknown option for stage plugin " +
+      "'teacher-assistant' (did you mean 'epochs'?); allowed: name, teacher");
+    expect(() => chain({ student: undefined })).toThrow('teacher-assistant options.student: missing (expected the student: a model, ' +
+      '{ stage: <name> }, { use, options } or a factory)');
+    expect(() => chain({ assistant: 'yes' as never })).toThrow('teacher-assistant options.assistant: expected one of "auto", "none", got "yes"');
+    expect(() => chain({ assistant: [{ num_hidden_layers: 0, hidden_size: 8 }] }))
+      .toThrow('teacher-assistant options.assistant[0].num_hidden_layers: expected an integer >= 1, got 0');
   });
 });
 
@@ -117,6 +121,6 @@ describe("the 'teacher-assistant' stage plugin", () => {
     ]);
     expect(stages.map((s) => s.name)).toEqual(['finetune', 'ta-assistant-1', 'ta-student']);
     expect(() => distillery.expand([{ use: 'teacher-assistant', options: { ...refs, losses, data, epoch: 1 } }]))
-      .toThrow("pipeline[0]: unknown option 'epoch' for stage plugin 'teacher-assistant'");
+      .toThrow("pipeline[0].options.epoch: unknown option for stage plugin 'teacher-assistant' (did you mean 'epochs'?)");
   });
 });

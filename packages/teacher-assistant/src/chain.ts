@@ -1,7 +1,8 @@
 import {
-  consoleLogger, DistilleryError, type Logger, type ModelRef, type StageConfig, type Student, type Teacher,
+  consoleLogger, DistilleryError, parseOptions, type ModelRef, type StageConfig, type Student,
 } from '@distillery/core';
-import { planAssistants, type AssistantChoice, type AssistantPlan } from './rule.js';
+import { teacherAssistantOptions, type TeacherAssistantOptions } from './options.js';
+import { planAssistants, type AssistantPlan } from './rule.js';
 import {
   readFacts, shapeOfConfig, type BertConfigLike, type ModelFacts, type ModelShape, type ResolvedAssistantShape,
 } from './shapes.js';
@@ -9,31 +10,7 @@ import {
 /** Stage fields shared by every stage of the chain (the chain sets name, teacher and student). */
 export type ChainStageFields = Omit<StageConfig, 'name' | 'teacher' | 'student'>;
 
-/** Options of teacherAssistant(): the two ends, the assistant choice, and the stage fields every stage shares. */
-export interface TeacherAssistantOptions extends ChainStageFields {
-  /** Prefix of the stage names: `<name>-assistant-1`, …, `<name>-student`. @default 'ta' */
-  name?: string;
-  /** The chain's teacher: a model, `{ stage }`, a plugin reference or a factory. */
-  teacher: ModelRef<Teacher>;
-  /** The final student. */
-  student: ModelRef<Student>;
-  /** 'auto' (MiniLM's rule), 'none', or assistant shapes, teacher side first. @default 'auto' */
-  assistant?: AssistantChoice;
-  /** The teacher's BERT config, when it cannot be read from `teacher` (a `{ stage }`, a checkpoint, a factory). */
-  teacherConfig?: BertConfigLike;
-  /** The student's BERT config (or just its sizes), when it cannot be read from `student`. */
-  studentConfig?: BertConfigLike;
-  /** Builds assistant i (0-based) of the given shape. @default the 'bert' student plugin over the teacher's config */
-  assistantModel?: (shape: ResolvedAssistantShape, index: number) => ModelRef<Student>;
-  /** Extra options of the 'bert' student plugin for every assistant (e.g. `{ seed: 7 }`). @default the teacher's heads */
-  assistantOptions?: Record<string, unknown>;
-  /** Stage fields that differ for the assistant stages (e.g. more epochs). */
-  assistantStage?: Partial<ChainStageFields>;
-  /** Stage fields that differ for the final student stage (e.g. other losses). */
-  studentStage?: Partial<ChainStageFields>;
-  /** Told which chain was chosen. @default consoleLogger */
-  logger?: Logger;
-}
+export type { TeacherAssistantOptions } from './options.js';
 
 /** The stages of a chain, with what was decided. */
 export type TeacherAssistantChain = StageConfig[] & {
@@ -42,17 +19,6 @@ export type TeacherAssistantChain = StageConfig[] & {
   /** The line that was logged: the choice, the rule's numbers and the stage names. */
   description: string;
 };
-
-const CHAIN_KEYS = [
-  'name', 'teacher', 'student', 'assistant', 'teacherConfig', 'studentConfig', 'assistantModel', 'assistantOptions',
-  'assistantStage', 'studentStage', 'logger',
-] as const;
-const STAGE_KEYS = [
-  'losses', 'mapping', 'data', 'batchSize', 'epochs', 'maxSteps', 'optimizer', 'seed', 'evaluation', 'checkpoint', 'callbacks',
-] as const;
-
-/** Every option key teacherAssistant() understands. */
-export const TEACHER_ASSISTANT_OPTION_KEYS: readonly string[] = [...CHAIN_KEYS, ...STAGE_KEYS];
 
 const fail = (message: string) => new DistilleryError(`teacher-assistant: ${message}`, 'config');
 
@@ -68,22 +34,13 @@ const fail = (message: string) => new DistilleryError(`teacher-assistant: ${mess
  * seed; `assistantModel` builds them any other way.
  */
 export function teacherAssistant(options: TeacherAssistantOptions): TeacherAssistantChain {
-  if (typeof options !== 'object' || options === null) throw fail(`options must be an object, got ${JSON.stringify(options)}`);
-  const unknown = Object.keys(options).filter((k) => !TEACHER_ASSISTANT_OPTION_KEYS.includes(k));
-  if (unknown.length) throw fail(`unknown option '${unknown[0]}'; known options: ${TEACHER_ASSISTANT_OPTION_KEYS.join(', ')}`);
   const {
-    name = 'ta', teacher, student, assistant = 'auto', teacherConfig, studentConfig, assistantModel, assistantOptions = {},
+    name, teacher, student, assistant, teacherConfig, studentConfig, assistantModel, assistantOptions = {},
     assistantStage = {}, studentStage = {}, logger = consoleLogger, ...shared
-  } = options;
-  if (typeof name !== 'string' || name === '') throw fail(`option 'name' must be a non-empty string, got ${JSON.stringify(name)}`);
-  if (teacher === undefined) throw fail(`option 'teacher' is required`);
-  if (student === undefined) throw fail(`option 'student' is required`);
+  } = parseOptions(teacherAssistantOptions, options, 'teacher-assistant options', "option for stage plugin 'teacher-assistant'");
 
   const teacherFacts = facts(readFacts(teacher), teacherConfig, 'teacher');
   const studentFacts = facts(readFacts(student), studentConfig, 'student');
-  if (assistant !== 'auto' && assistant !== 'none' && !Array.isArray(assistant)) {
-    throw fail(`option 'assistant' must be 'auto', 'none' or a list of shapes, got ${JSON.stringify(assistant)}`);
-  }
   // 'none' and an empty list need no sizes: the ends may then be anything (a { stage }, a factory).
   const needsShapes = assistant === 'auto' || (Array.isArray(assistant) && assistant.length > 0);
   const teacherShape = shapeOrFail(teacherFacts, 'teacher', needsShapes);

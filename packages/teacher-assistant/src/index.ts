@@ -1,4 +1,5 @@
-export { TEACHER_ASSISTANT_OPTION_KEYS, teacherAssistant } from './chain.js';
+export { teacherAssistant } from './chain.js';
+export { assistantShapeSchema, teacherAssistantOptions } from './options.js';
 export type { ChainStageFields, TeacherAssistantChain, TeacherAssistantOptions } from './chain.js';
 export { teacherAssistantPlugin } from './plugin.js';
 export { planAssistants } from './rule.js';

@@ -1,12 +1,13 @@
 import { defineStagePlugin } from '@distillery/core';
-import { TEACHER_ASSISTANT_OPTION_KEYS, teacherAssistant, type TeacherAssistantOptions } from './chain.js';
+import { teacherAssistant } from './chain.js';
+import { teacherAssistantOptions } from './options.js';
 
 /**
  * The 'teacher-assistant' stage plugin: a pipeline entry `{ use: 'teacher-assistant', options }`
  * expands into the chain's stages (options as for teacherAssistant()).
  */
-export const teacherAssistantPlugin = defineStagePlugin<TeacherAssistantOptions>({
+export const teacherAssistantPlugin = defineStagePlugin({
   name: 'teacher-assistant',
-  optionKeys: TEACHER_ASSISTANT_OPTION_KEYS,
+  options: teacherAssistantOptions,
   create: (options) => teacherAssistant(options),
 });

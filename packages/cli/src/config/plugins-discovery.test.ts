@@ -10,13 +10,16 @@ beforeAll(async () => { await selectBackend('cpu', silentLogger); });
 afterAll(() => tmp.cleanup());
 
 // A user's loss plugin, as a plain module beside the pipeline file (a plugin is a plain object;
-// defineLossPlugin from @distillery/core only adds types).
+// defineLossPlugin from @distillery/core adds types and parses the options in create). Its schema
+// declares the keys; its own check of scale's sign, worded as hand-written checks are, shows that
+// those errors also land at the option's path.
 const MY_LOSS = `
 import * as tf from '@tensorflow/tfjs-core';
+import * as z from 'zod';
 
 /** Mean absolute difference of the logits, times scale. */
 export const logitL1 = {
-  kind: 'loss', name: 'logit-l1', optionKeys: ['scale'],
+  kind: 'loss', name: 'logit-l1', options: z.strictObject({ scale: z.number().optional() }),
   create({ scale = 1 } = {}) {
     if (typeof scale !== 'number' || !(scale > 0)) throw new Error(\`logit-l1: option 'scale' must be > 0, got \${JSON.stringify(scale)}\`);
     return {
@@ -33,7 +36,7 @@ export const version = '1.0';
 
 const ACME = `
 export default [{
-  kind: 'mapping', name: 'acme-last', optionKeys: [],
+  kind: 'mapping', name: 'acme-last',
   create: () => ({ name: 'acme-last', pairs: (n, m) => Array.from({ length: m - 1 }, (_, i) => ({ student: i + 1, teacher: n - m + i + 1 })) }),
 }];
 `;
@@ -77,6 +80,9 @@ describe('user plugin modules listed in the file', () => {
     config.stages[1].losses[1].options = { scal: 1 };
     await expect(loadPipelineFile(tmp.write('bad-key.yaml', stringify(config))))
       .rejects.toThrow("stages[1].losses[1].options.scal: unknown option for loss plugin 'logit-l1' (did you mean 'scale'?); allowed: scale");
+    config.stages[1].losses[1].options = { scale: 'big' };
+    await expect(loadPipelineFile(tmp.write('bad-type.yaml', stringify(config))))
+      .rejects.toThrow('stages[1].losses[1].options.scale: expected a number, got "big"');
   });
 
   it('a package name is resolved from the config file folder', async () => {

@@ -50,7 +50,7 @@ describe('parsePipelineConfig: the schema', () => {
       .toEqual([
         'backend: expected one of "auto", "tensorflow", "wasm", "cpu", got "gpu"',
         'stages[1].optimizer.schedule: expected one of "linear", "constant", got "cosine"',
-        'stages[1].evaluation.metric: expected one of "accuracy", "f1", "mcc", "mse", got "auc"',
+        'stages[1].evaluation.metric: expected one of "accuracy", "f1", "mcc", "mse", "loss", got "auc"',
       ]);
     expect(problems((c) => { c.stages[1].losses = []; c.stages[0].data = 'train'; delete c.stages[0].losses; }))
       .toEqual([

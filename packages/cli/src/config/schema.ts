@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { checkpointSchema, lossWeightSchema, stageSettingsShape } from '@distillery/core';
 import * as z from 'zod';
 import { ConfigError, formatPath, valueAt, type ConfigIssue } from './errors.js';
 import { dispatch, errorMap, isObject, toIssues } from './internals/zod-issues.js';
@@ -28,25 +29,13 @@ const modelRef = dispatch<ModelRefDef>((v) => {
     `got ${JSON.stringify(v) ?? 'nothing'}` };
 });
 
-const lossDef = z.strictObject({ use: name, weight: z.number().min(0).optional(), options: options.optional() });
+const lossDef = z.strictObject({ use: name, weight: lossWeightSchema, options: options.optional() });
 const mapping = dispatch<string | PluginRefDef>((v) => (typeof v === 'string' ? name : pluginRef));
-const optimizer = z.strictObject({
-  learningRate: z.number().gt(0).optional(),
-  weightDecay: z.number().min(0).optional(),
-  beta1: z.number().min(0).lt(1).optional(),
-  beta2: z.number().min(0).lt(1).optional(),
-  epsilon: z.number().gt(0).optional(),
-  clipNorm: z.number().min(0).optional(),
-  schedule: z.enum(['linear', 'constant']).optional(),
-  warmupSteps: z.int().min(0).optional(),
-  warmupRatio: z.number().min(0).max(1).optional(),
+// The stage settings are core's (code and files share their bounds); a file's checkpoint folder may be
+// left out: the CLI then writes checkpoints in its run folder.
+const checkpoint = checkpointSchema.extend({
+  dir: name.optional().meta({ description: 'Folder holding last/ and best/, relative to the file. Default: the run folder.' }),
 });
-const evaluation = z.strictObject({
-  metric: z.enum(['accuracy', 'f1', 'mcc', 'mse']).optional(),
-  keepBest: z.boolean().optional(),
-  batchSize: z.int().min(1).optional(),
-});
-const checkpoint = z.strictObject({ dir: name.optional(), everySteps: z.int().min(1).optional(), resume: z.boolean().optional() });
 const mlm = z.strictObject({
   probability: z.number().gt(0).max(1).optional(),
   maskFraction: z.number().min(0).max(1).optional(),
@@ -58,12 +47,7 @@ const stageFields = {
   losses: z.array(lossDef).min(1),
   mapping: mapping.optional(),
   data: z.strictObject({ train: name, validation: name.optional() }),
-  batchSize: z.int().min(1).optional(),
-  epochs: z.int().min(1).optional(),
-  maxSteps: z.int().min(1).optional(),
-  optimizer: optimizer.optional(),
-  seed: z.int().optional(),
-  evaluation: evaluation.optional(),
+  ...stageSettingsShape,
   checkpoint: checkpoint.optional(),
   callbacks: z.array(pluginRef).optional(),
   mlm: mlm.optional(),

@@ -1,5 +1,5 @@
 // Types of a parsed pipeline config (what parsePipelineConfig returns). Paths are absolute.
-import type { BackendPreference, MetricName, OptimizerConfig } from '@distillery/core';
+import type { BackendPreference, CheckpointConfig, StageSettings } from '@distillery/core';
 
 /** A model built by a teacher/student plugin: `type` is the plugin name, every other key one of its options. */
 export interface ModelDef {
@@ -31,19 +31,13 @@ export interface MlmDef {
   seed?: number;
 }
 
-/** The stage fields shared by stages and teacher-assistant chains. */
-export interface StageFieldsDef {
+/** The stage fields shared by stages and teacher-assistant chains; the plain settings are core's StageSettings. */
+export interface StageFieldsDef extends Omit<StageSettings, 'checkpoint'> {
   losses: LossDef[];
   mapping?: string | PluginRefDef;
   data: { train: string; validation?: string };
-  batchSize?: number;
-  epochs?: number;
-  maxSteps?: number;
-  optimizer?: OptimizerConfig;
-  seed?: number;
-  evaluation?: { metric?: MetricName; keepBest?: boolean; batchSize?: number };
   /** `dir` absent: the CLI puts checkpoints in its run folder; elsewhere none are written. */
-  checkpoint?: { dir?: string; everySteps?: number; resume?: boolean };
+  checkpoint?: Omit<CheckpointConfig, 'dir'> & { dir?: string };
   callbacks?: PluginRefDef[];
   mlm?: MlmDef;
 }

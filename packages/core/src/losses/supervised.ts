@@ -1,3 +1,4 @@
+import * as z from 'zod';
 import { DistilleryError } from '../errors.js';
 import { hardLabelLoss } from '../ops.js';
 import { defineLossPlugin } from '../plugins.js';
@@ -26,6 +27,6 @@ export function supervisedLoss(): DistillationLoss {
 }
 
 /** The 'supervised' loss plugin (no options). */
-export const supervised = defineLossPlugin<Record<string, never>>({
-  name: 'supervised', optionKeys: [], create: () => supervisedLoss(),
+export const supervised = defineLossPlugin({
+  name: 'supervised', options: z.strictObject({}), create: () => supervisedLoss(),
 });

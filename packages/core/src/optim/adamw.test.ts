@@ -251,4 +251,11 @@ describe('AdamW state', () => {
     expect(() => new AdamW([], { weightDecay: -1 })).toThrow(/weightDecay/);
     expect(() => new AdamW([], { epsilon: Number.NaN })).toThrow(/epsilon/);
   });
+
+  it('refuses beta1 = 1 and beta2 = 1 (a zero bias correction), with the bounds of a pipeline file', () => {
+    expect(() => new AdamW([], { beta1: 1 })).toThrow('adamw options.beta1: expected a number < 1, got 1');
+    expect(() => new AdamW([], { beta2: 1 })).toThrow('adamw options.beta2: expected a number < 1, got 1');
+    expect(() => new AdamW([], { epsilon: 0 })).toThrow('adamw options.epsilon: expected a number > 0, got 0');
+    expect(() => new AdamW([], { beta1: 0, beta2: 0.5 })).not.toThrow();
+  });
 });

@@ -1,13 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkNumberOption } from '../internals/checks.js';
+import * as z from 'zod';
+import { parseOptions } from '../schema/options.js';
+import { optimizerSchema } from '../stage-schema.js';
+
+// The bounds of a stage's `optimizer` block, so code and pipeline files refuse the same values.
+const adamwSchema = optimizerSchema.pick({ beta1: true, beta2: true, epsilon: true, weightDecay: true })
+  .extend({ decay: z.custom<(variable: tf.Variable) => boolean>((v) => typeof v === 'function').optional() });
 
 /** AdamW settings (decoupled weight decay, as torch.optim.AdamW). */
 export interface AdamWOptions {
-  /** @default 0.9 */
+  /** In [0, 1): 1 would divide by zero in the bias correction. @default 0.9 */
   beta1?: number;
-  /** @default 0.999 */
+  /** In [0, 1). @default 0.999 */
   beta2?: number;
-  /** @default 1e-8 */
+  /** > 0. @default 1e-8 */
   epsilon?: number;
   /** Decoupled weight decay. @default 0.01 */
   weightDecay?: number;
@@ -36,13 +42,14 @@ export class AdamW {
   /** Number of updates applied. */
   step = 0;
 
-  constructor(readonly variables: readonly tf.Variable[], {
-    beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, weightDecay = 0.01, decay = (v) => v.rank >= 2,
-  }: AdamWOptions = {}) {
-    this.beta1 = checkNumberOption('adamw', 'beta1', beta1, { min: 0, max: 1 });
-    this.beta2 = checkNumberOption('adamw', 'beta2', beta2, { min: 0, max: 1 });
-    this.epsilon = checkNumberOption('adamw', 'epsilon', epsilon, { min: 0 });
-    this.weightDecay = checkNumberOption('adamw', 'weightDecay', weightDecay, { min: 0 });
+  constructor(readonly variables: readonly tf.Variable[], options: AdamWOptions = {}) {
+    const {
+      beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8, weightDecay = 0.01, decay = (v: tf.Variable) => v.rank >= 2,
+    } = parseOptions(adamwSchema, options, 'adamw options');
+    this.beta1 = beta1;
+    this.beta2 = beta2;
+    this.epsilon = epsilon;
+    this.weightDecay = weightDecay;
     this.decay = decay;
     for (const variable of variables) {
       // tidy: a variable shares its initial tensor's data, which would otherwise stay alive.

@@ -8,23 +8,6 @@ export interface TinybertLayers {
   attentionScores: LayerPair[];
 }
 
-const FEATURES = ['hidden', 'attentionScores'] as const satisfies readonly (keyof TinybertLayers)[];
-
-/** Checks the `layers` option's shape (both features, no stray keys); the pairs' ranges are checked by core's explicit(). */
-export function checkLayersOption(who: string, value: unknown): TinybertLayers {
-  const bad = (why: string) => new DistilleryError(
-    `${who}: option 'layers' ${why} (expected { hidden: [{ student, teacher }, ...], attentionScores: [...] }), got ` +
-    `${JSON.stringify(value)}`, 'config');
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('must be an object of pairs per feature');
-  const stray = Object.keys(value).filter((k) => !(FEATURES as readonly string[]).includes(k));
-  if (stray.length) throw bad(`has unknown key${stray.length > 1 ? 's' : ''} ${stray.map((k) => `'${k}'`).join(', ')}`);
-  for (const f of FEATURES) {
-    const list = (value as Record<string, unknown>)[f];
-    if (!Array.isArray(list)) throw bad(`needs a list of pairs for '${f}'`);
-  }
-  return value as TinybertLayers;
-}
-
 /**
  * The pairs of one feature: from `layers` when given, else the stage's mapping, else TinyBERT's uniform
  * mapping (k = N/M must be an integer). Failures are rethrown naming the loss and the feature.

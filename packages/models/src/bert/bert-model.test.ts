@@ -361,12 +361,13 @@ describe('BertConfig validation', () => {
   };
   it('names the offending key and value', () => {
     fails({ ...TINY, hidden_size: 30, num_attention_heads: 4 }, /'hidden_size' 30 is not a multiple of 'num_attention_heads' 4/);
-    fails({ ...TINY, hiden_size: 16 }, /unknown config key 'hiden_size'/);
-    fails({ ...TINY, hidden_act: 'swish' }, /'hidden_act' must be one of 'gelu', 'gelu_new', 'gelu_pytorch_tanh', 'relu', got "swish"/);
-    fails({ ...TINY, hidden_dropout_prob: 1.5 }, /'hidden_dropout_prob' must be <= 1, got 1.5/);
-    fails({ ...TINY, num_hidden_layers: 0 }, /'num_hidden_layers' must be >= 1, got 0/);
-    fails({ ...TINY, vocab_size: 2.5 }, /'vocab_size' must be an integer, got 2.5/);
-    fails({ ...TINY, position_embedding_type: 'relative_key' }, /'position_embedding_type' must be one of 'absolute'/);
+    fails({ ...TINY, hiden_size: 16 }, /^bert config\.hiden_size: unknown key \(did you mean 'hidden_size'\?\); allowed: vocab_size, /);
+    fails({ ...TINY, hidden_act: 'swish' }, /^bert config\.hidden_act: expected one of "gelu", "gelu_new", "gelu_pytorch_tanh", "relu", got "swish"$/);
+    fails({ ...TINY, hidden_dropout_prob: 1.5 }, /^bert config\.hidden_dropout_prob: expected a number < 1, got 1\.5$/);
+    fails({ ...TINY, hidden_dropout_prob: 1 }, /^bert config\.hidden_dropout_prob: expected a number < 1, got 1$/);
+    fails({ ...TINY, num_hidden_layers: 0 }, /^bert config\.num_hidden_layers: expected an integer >= 1, got 0$/);
+    fails({ ...TINY, vocab_size: 2.5 }, /^bert config\.vocab_size: expected an integer, got 2\.5$/);
+    fails({ ...TINY, position_embedding_type: 'relative_key' }, /^bert config\.position_embedding_type: expected "absolute", got "relative_key"$/);
     fails({ ...TINY, num_labels: 3, id2label: { 0: 'a', 1: 'b' } }, /'num_labels' 3 disagrees with 'id2label', which names 2 labels/);
     fails({ ...TINY, pad_token_id: 50 }, /'pad_token_id' 50 is not below 'vocab_size' 50/);
     expect(() => new BertModel(TINY, { heads: ['ner' as never] })).toThrow(/unknown head "ner"/);

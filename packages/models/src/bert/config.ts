@@ -1,4 +1,5 @@
-import { DistilleryError, checkChoiceOption, checkNumberOption } from '@distillery/core';
+import { describeValue, DistilleryError, parseOptions } from '@distillery/core';
+import * as z from 'zod';
 
 /** Activations BERT checkpoints use; 'gelu' is the exact erf form, 'gelu_new' (= 'gelu_pytorch_tanh') the tanh approximation. */
 export type BertActivation = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
@@ -51,7 +52,7 @@ export interface BertConfig {
   /** Label names by index, as HF writes them (keys are decimal strings). @default LABEL_0.. */
   id2label: Record<string, string>;
   /** The masked-LM decoder shares the word embeddings; only true is implemented. @default true */
-  tie_word_embeddings: boolean;
+  tie_word_embeddings: true;
 }
 
 /** The defaults of Hugging Face's BertConfig(). */
@@ -76,55 +77,67 @@ export const BERT_DEFAULTS: Readonly<Omit<BertConfig, 'id2label'>> = Object.free
   tie_word_embeddings: true,
 });
 
-const ACTIVATIONS: readonly BertActivation[] = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'relu'];
-const PROBLEM_TYPES: readonly BertProblemType[] = ['regression', 'single_label_classification', 'multi_label_classification'];
+const ACTIVATIONS = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'relu'] as const satisfies readonly BertActivation[];
+const PROBLEM_TYPES = ['regression', 'single_label_classification', 'multi_label_classification'] as const satisfies readonly BertProblemType[];
 
-/** Keys of a config.json that carry no BERT shape but are legal there (HF bookkeeping); save writes its own. */
-const HF_BOOKKEEPING = ['architectures', 'model_type', 'label2id', 'transformers_version', 'torch_dtype', 'use_cache'];
+const size = (description: string) => z.int().min(1).optional().meta({ description });
+// A dropout rate of 1 would drop everything: refused.
+const rate = (description: string) => z.number().min(0).lt(1).optional().meta({ description });
 
-const KNOWN_KEYS = new Set<string>([...Object.keys(BERT_DEFAULTS), 'id2label', ...HF_BOOKKEEPING]);
+/**
+ * The keys of a Hugging Face BertConfig and their bounds (defaults: BERT_DEFAULTS, filled in by
+ * resolveBertConfig), plus the bookkeeping keys a config.json carries. Strict: a typo such as
+ * `hiden_size` is refused with a did-you-mean.
+ */
+export const bertConfigSchema = z.strictObject({
+  vocab_size: size('Vocabulary size. Default 30522.'),
+  hidden_size: size('Width of every layer. Default 768.'),
+  num_hidden_layers: size('Encoder layers. Default 12.'),
+  num_attention_heads: size('Attention heads; must divide hidden_size. Default 12.'),
+  intermediate_size: size('Width of the feed-forward layer. Default 3072.'),
+  hidden_act: z.enum(ACTIVATIONS).optional().meta({ description: "Activation of the feed-forward layer. Default 'gelu'." }),
+  hidden_dropout_prob: rate('Dropout after embeddings and every dense output. Default 0.1.'),
+  attention_probs_dropout_prob: rate('Dropout on attention probabilities. Default 0.1.'),
+  max_position_embeddings: size('Longest sequence. Default 512.'),
+  type_vocab_size: size('Token types. Default 2.'),
+  initializer_range: z.number().min(0).optional().meta({ description: 'Standard deviation of the weight initialiser. Default 0.02.' }),
+  layer_norm_eps: z.number().gt(0).optional().meta({ description: 'Default 1e-12.' }),
+  pad_token_id: z.int().min(0).optional().meta({ description: 'Row of the word embeddings initialised to zero. Default 0.' }),
+  position_embedding_type: z.literal('absolute').optional().meta({ description: "Only 'absolute' is implemented." }),
+  classifier_dropout: z.number().min(0).lt(1).nullable().optional()
+    .meta({ description: 'Dropout before the classifier; null means hidden_dropout_prob. Default null.' }),
+  num_labels: size('Outputs of the classification head; 1 means regression. Default 2 (or the size of id2label).'),
+  problem_type: z.enum(PROBLEM_TYPES).nullable().optional().meta({ description: 'Default null.' }),
+  id2label: z.record(z.string(), z.string()).optional().meta({ description: 'Label names by index (keys are decimal strings).' }),
+  // An untied masked-LM decoder is not implemented.
+  tie_word_embeddings: z.literal(true, {
+    error: (iss) => `expected true (an untied masked-LM decoder is not implemented), got ${describeValue(iss.input)}`,
+  }).optional().meta({ description: 'Only true is implemented.' }),
+  architectures: z.array(z.string()).optional().meta({ description: 'Hugging Face bookkeeping; names the heads.' }),
+  model_type: z.string().optional(),
+  label2id: z.record(z.string(), z.number()).optional(),
+  transformers_version: z.unknown().optional(),
+  torch_dtype: z.unknown().optional(),
+  use_cache: z.unknown().optional(),
+});
+const lenientSchema = bertConfigSchema.loose();
 
 /** What a caller may pass: any subset of BertConfig, plus HF bookkeeping keys such as `architectures`. */
-export type BertConfigInput = Partial<BertConfig> & {
-  architectures?: string[];
-  model_type?: string;
-  label2id?: Record<string, number>;
-};
+export type BertConfigInput = z.input<typeof bertConfigSchema>;
 
 /**
  * Fills Hugging Face's defaults in and validates. Errors name the key and value. With
  * `lenient` (reading a config.json), keys unknown to BertConfig are allowed, as HF allows them;
  * otherwise they are rejected so that a typo such as `hiden_size` cannot pass silently.
  */
-export function resolveBertConfig(input: BertConfigInput, { who = 'bert', lenient = false } = {}): BertConfig {
+export function resolveBertConfig(input: BertConfigInput,
+  { who = 'bert', lenient = false, where = `${who} config` }: { who?: string; lenient?: boolean; where?: string } = {}): BertConfig {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     throw new DistilleryError(`${who}: config must be an object, got ${JSON.stringify(input)}`, 'config');
   }
-  if (!lenient) checkBertConfigKeys(input, who);
   const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as BertConfigInput;
+  parseOptions(lenient ? lenientSchema : bertConfigSchema, given, where);
   const merged = { ...BERT_DEFAULTS, ...given } as BertConfig;
-  const int = (key: keyof BertConfig, min: number) =>
-    checkNumberOption(who, key, merged[key], { integer: true, min });
-  const prob = (key: keyof BertConfig) => checkNumberOption(who, key, merged[key], { min: 0, max: 1 });
-  for (const key of ['vocab_size', 'hidden_size', 'num_hidden_layers', 'num_attention_heads', 'intermediate_size',
-    'max_position_embeddings', 'type_vocab_size'] as const) int(key, 1);
-  int('pad_token_id', 0);
-  prob('hidden_dropout_prob');
-  prob('attention_probs_dropout_prob');
-  if (merged.classifier_dropout !== null) prob('classifier_dropout');
-  for (const key of ['hidden_dropout_prob', 'attention_probs_dropout_prob', 'classifier_dropout'] as const) {
-    if (merged[key] === 1) throw new DistilleryError(`${who}: option '${key}' must be < 1, got 1`, 'config');
-  }
-  checkNumberOption(who, 'initializer_range', merged.initializer_range, { min: 0 });
-  checkNumberOption(who, 'layer_norm_eps', merged.layer_norm_eps, { min: 0, minExclusive: true });
-  checkChoiceOption(who, 'hidden_act', merged.hidden_act, ACTIVATIONS);
-  checkChoiceOption(who, 'position_embedding_type', merged.position_embedding_type, ['absolute']);
-  if (merged.problem_type !== null) checkChoiceOption(who, 'problem_type', merged.problem_type, PROBLEM_TYPES);
-  if (merged.tie_word_embeddings !== true) {
-    throw new DistilleryError(
-      `${who}: option 'tie_word_embeddings' must be true (an untied masked-LM decoder is not implemented), ` +
-      `got ${JSON.stringify(merged.tie_word_embeddings)}`, 'config');
-  }
   if (merged.hidden_size % merged.num_attention_heads !== 0) {
     throw new DistilleryError(
       `${who}: 'hidden_size' ${merged.hidden_size} is not a multiple of 'num_attention_heads' ${merged.num_attention_heads}`,
@@ -140,23 +153,15 @@ export function resolveBertConfig(input: BertConfigInput, { who = 'bert', lenien
   return config;
 }
 
-/** Rejects keys BertConfig does not know, naming them and the known ones (typos must not pass silently). */
-export function checkBertConfigKeys(input: object, who = 'bert'): void {
-  const unknown = Object.keys(input).filter((k) => !KNOWN_KEYS.has(k));
-  if (unknown.length) {
-    throw new DistilleryError(
-      `${who}: unknown config key${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; ` +
-      `known keys: ${[...Object.keys(BERT_DEFAULTS), 'id2label'].join(', ')}`, 'config');
-  }
+/** Rejects keys BertConfig does not know (typos must not pass silently) and bad values, under `where`. */
+export function checkBertConfigKeys(input: object, where = 'bert config'): void {
+  parseOptions(bertConfigSchema, input, where);
 }
 
 /** HF derives num_labels from id2label when only that is given; both given must agree. */
 function resolveLabels(merged: BertConfig, given: BertConfigInput, who: string): void {
   const id2label = given.id2label;
   if (id2label !== undefined) {
-    if (id2label === null || typeof id2label !== 'object') {
-      throw new DistilleryError(`${who}: option 'id2label' must be an object, got ${JSON.stringify(id2label)}`, 'config');
-    }
     const count = Object.keys(id2label).length;
     if (given.num_labels === undefined) merged.num_labels = count;
     else if (given.num_labels !== count) {
@@ -164,7 +169,9 @@ function resolveLabels(merged: BertConfig, given: BertConfigInput, who: string):
         `${who}: 'num_labels' ${given.num_labels} disagrees with 'id2label', which names ${count} labels`, 'config');
     }
   }
-  checkNumberOption(who, 'num_labels', merged.num_labels, { integer: true, min: 1 });
+  if (!(merged.num_labels >= 1)) {
+    throw new DistilleryError(`${who}: 'id2label' names no label; a classification head needs at least one`, 'config');
+  }
   merged.id2label = id2label
     ? { ...id2label }
     : Object.fromEntries(Array.from({ length: merged.num_labels }, (_, i) => [String(i), `LABEL_${i}`]));

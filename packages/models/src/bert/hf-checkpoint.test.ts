@@ -228,7 +228,7 @@ describe('loadBertFromHf', () => {
     const bad = await writeCheckpoint('bad-config', { ...hfConfig([]), num_attention_heads: 3 }, sd);
     await expect(loadBertFromHf(bad)).rejects.toThrow(/'hidden_size' 16 is not a multiple of 'num_attention_heads' 3/);
     await expect(loadBertFromHf(bad, { config: { num_atention_heads: 2 } as never }))
-      .rejects.toThrow(/options\.config: unknown config key 'num_atention_heads'/);
+      .rejects.toThrow(/options\.config\.num_atention_heads: unknown key \(did you mean 'num_attention_heads'\?\)/);
   });
 });
 

@@ -108,7 +108,7 @@ export async function loadBertFromHf(dir: string, options: LoadBertOptions = {})
   const base = { ...json };
   // A new label count replaces the checkpoint's label names, as from_pretrained(dir, num_labels=n) does.
   if (overrides.num_labels !== undefined && overrides.id2label === undefined) { delete base.id2label; delete base.label2id; }
-  const config = resolveBertConfig({ ...base, ...overrides }, { who: configFile, lenient: true });
+  const config = resolveBertConfig({ ...base, ...overrides }, { who: configFile, lenient: true, where: `${configFile}:` });
   const raw = await readTensors(dir);
   const tensors = new Map<string, { stored: StoredTensor; original: string }>();
   for (const [original, stored] of Object.entries(raw)) tensors.set(canonicalName(original), { stored, original });

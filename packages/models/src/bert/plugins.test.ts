@@ -38,7 +38,7 @@ describe("the 'bert' plugins", () => {
     const mlp = { name: 'mlp(8)', info: { numLayers: 1, hiddenSize: 8, numHeads: 1 }, emits: new Set([]), forward: () => ({}) };
     await expect(bertStudent.create({ initFromTeacher: { layers: [0] } }, env(mlp)))
       .rejects.toThrow(/the stage's teacher is mlp\(8\)/);
-    await expect(bertStudent.create({ checkpoint: 42 as never }, env())).rejects.toThrow(/'checkpoint' must be a folder path, got 42/);
+    await expect(bertStudent.create({ checkpoint: 42 as never }, env())).rejects.toThrow("bert options.checkpoint: expected a folder path, got 42");
   });
 
   it('a stage builds the teacher from a checkpoint and the student from its layers, by name', async () => {
@@ -69,7 +69,8 @@ describe("the 'bert' plugins", () => {
     await expect(distillery.runStage({
       name: 'typo', student: { use: 'bert', options: { confg: TINY } }, losses: [{ use: 'supervised' }],
       data: { train: arraySource({ inputIds: ids, labels: [0, 1, 2, 0] }) },
-    })).rejects.toThrow(/unknown option 'confg' for student plugin 'bert'/);
+    })).rejects.toThrow("stage 'typo' student.options.confg: unknown option for student plugin 'bert' (did you mean 'config'?); " +
+      'allowed: config, checkpoint, heads, initHeads, seed, initFromTeacher');
     source.dispose();
     student.dispose();
   });

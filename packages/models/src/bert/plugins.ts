@@ -1,31 +1,40 @@
-import { DistilleryError, defineStudentPlugin, defineTeacherPlugin } from '@distillery/core';
+import { DistilleryError, defineStudentPlugin, defineTeacherPlugin, describeValue } from '@distillery/core';
 import type { ModelEnv } from '@distillery/core';
+import * as z from 'zod';
 import { BertModel } from './bert-model.js';
-import type { BertConfigInput, BertHead } from './config.js';
+import { bertConfigSchema, type BertHead } from './config.js';
 import { loadBertFromHf } from './hf-checkpoint.js';
 import { initFromTeacher } from './init-from-teacher.js';
 
+const heads = z.array(z.enum(['classification', 'mlm'] as const satisfies readonly BertHead[]));
+
 /** Options of the 'bert' teacher plugin: a config (random weights) or a Hugging Face folder. */
-export interface BertTeacherOptions {
+export const bertTeacherOptions = z.strictObject({
   /** The config to build; with `checkpoint`, keys that override its config.json. */
-  config?: BertConfigInput;
+  config: bertConfigSchema.optional(),
   /** A Hugging Face folder (config.json + model.safetensors). */
-  checkpoint?: string;
+  checkpoint: z.string({ error: (iss) => `expected a folder path, got ${describeValue(iss.input)}` }).min(1).optional()
+    .meta({ description: 'A Hugging Face model folder (config.json + model.safetensors).' }),
   /** Output heads. @default the checkpoint's, else from config.architectures, else ['classification'] */
-  heads?: BertHead[];
+  heads: heads.optional().meta({ description: "Output heads. Default: the checkpoint's, else from config.architectures, else ['classification']." }),
   /** With `checkpoint`: heads to initialise randomly when it lacks them. @default [] */
-  initHeads?: BertHead[];
+  initHeads: heads.optional().meta({ description: 'With checkpoint: heads to initialise randomly when it lacks them.' }),
   /** Seeds the weights not read from a checkpoint. @default the stage seed */
-  seed?: number;
-}
+  seed: z.int().optional().meta({ description: 'Seeds the weights not read from a checkpoint. Default: the stage seed.' }),
+});
 
 /** Options of the 'bert' student plugin: as the teacher's, or a copy of the stage teacher's layers. */
-export interface BertStudentOptions extends BertTeacherOptions {
+export const bertStudentOptions = bertTeacherOptions.extend({
   /** Copy the stage teacher's embeddings, these layers and its heads (DistilBERT); `config` then holds overrides. */
-  initFromTeacher?: { layers: number[] };
-}
+  initFromTeacher: z.strictObject({
+    layers: z.array(z.int().min(0)).min(1).meta({ description: 'Teacher layer indices (0-based) to copy, in order.' }),
+  }).optional().meta({ description: "Copy the stage teacher's embeddings, these layers and its heads (DistilBERT)." }),
+});
 
-const TEACHER_KEYS = ['config', 'checkpoint', 'heads', 'initHeads', 'seed'] as const;
+/** Options of the 'bert' teacher plugin. */
+export type BertTeacherOptions = z.input<typeof bertTeacherOptions>;
+/** Options of the 'bert' student plugin. */
+export type BertStudentOptions = z.input<typeof bertStudentOptions>;
 
 async function build(options: BertStudentOptions, env: ModelEnv, who: string): Promise<BertModel> {
   const { config, checkpoint, heads, initHeads, seed = env.seed, initFromTeacher: fromTeacher } = options ?? {};
@@ -40,16 +49,9 @@ async function build(options: BertStudentOptions, env: ModelEnv, who: string): P
         `${who}: 'initFromTeacher' needs a BERT teacher in the stage, but the stage's teacher is ` +
         `${env.teacher ? env.teacher.name : 'missing'}`, 'config');
     }
-    const extra = Object.keys(fromTeacher ?? {}).filter((k) => k !== 'layers');
-    if (extra.length) {
-      throw new DistilleryError(`${who}: unknown option 'initFromTeacher.${extra[0]}'; known options: layers`, 'config');
-    }
     return initFromTeacher(teacher, { layers: fromTeacher?.layers as number[], config, heads, seed });
   }
   if (checkpoint !== undefined) {
-    if (typeof checkpoint !== 'string') {
-      throw new DistilleryError(`${who}: option 'checkpoint' must be a folder path, got ${JSON.stringify(checkpoint)}`, 'config');
-    }
     return loadBertFromHf(checkpoint, { config, heads, initHeads, seed, logger: env.logger });
   }
   if (config === undefined) {
@@ -60,9 +62,9 @@ async function build(options: BertStudentOptions, env: ModelEnv, who: string): P
 }
 
 /** The 'bert' teacher plugin: `{ use: 'bert', options: { checkpoint: dir } }` (or `{ config }`); returns a frozen view. */
-export const bertTeacher = defineTeacherPlugin<BertTeacherOptions>({
+export const bertTeacher = defineTeacherPlugin({
   name: 'bert',
-  optionKeys: TEACHER_KEYS,
+  options: bertTeacherOptions,
   async create(options, env) {
     const model = await build(options, env, "teacher plugin 'bert'");
     env.logger.info(`teacher ${model.name}: ${model.parameterCount()} parameters`);
@@ -72,9 +74,9 @@ export const bertTeacher = defineTeacherPlugin<BertTeacherOptions>({
 });
 
 /** The 'bert' student plugin: `{ config }`, `{ checkpoint }` or `{ initFromTeacher: { layers } }` (with the stage teacher). */
-export const bertStudent = defineStudentPlugin<BertStudentOptions>({
+export const bertStudent = defineStudentPlugin({
   name: 'bert',
-  optionKeys: [...TEACHER_KEYS, 'initFromTeacher'],
+  options: bertStudentOptions,
   async create(options, env) {
     const model = await build(options, env, "student plugin 'bert'");
     env.logger.info(`student ${model.name}: ${model.parameterCount()} parameters`);

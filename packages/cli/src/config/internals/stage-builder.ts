@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  silentLogger, type Distillery, type Feature, type LayerMapping, type Logger, type ModelRef, type Plugin, type PluginEnv,
+  placeIssues, silentLogger, validate, type Distillery, type Feature, type LayerMapping, type Logger, type ModelRef, type Plugin, type PluginEnv,
   type PluginRef, type StageConfig, type Student, type Teacher,
 } from '@distillery/core';
-import { ConfigError, fromPluginError, joinPath, unknownKeyMessage } from '../errors.js';
+import { ConfigError, fromPluginError, joinPath } from '../errors.js';
 import { withMlm, type LoadedDataset } from '../datasets.js';
 import { modelFacts, type ModelFacts } from '../models.js';
 import type {
@@ -322,14 +322,13 @@ export class StageBuilder {
     return this.distillery.plugins.get(kind, name);
   }
 
+  /** Checks options against the plugin's schema (keys and values), every problem at its path under `at`. */
   private checkKeys(plugin: Plugin, options: object | undefined, at: string, alsoAllowed: string[] = []): void {
-    if (!plugin.optionKeys || !options) return;
-    for (const key of Object.keys(options)) {
-      if (!plugin.optionKeys.includes(key)) {
-        throw new ConfigError({ path: joinPath(at, key), value: (options as Record<string, unknown>)[key],
-          message: unknownKeyMessage(key, [...alsoAllowed, ...plugin.optionKeys], `option for ${plugin.kind} plugin '${plugin.name}'`) });
-      }
-    }
+    if (!plugin.options) return;
+    const result = validate(plugin.options, options ?? {});
+    if (result.ok) return;
+    throw new ConfigError(placeIssues(result.issues, options,
+      { where: at, what: `option for ${plugin.kind} plugin '${plugin.name}'`, alsoAllowed }));
   }
 }
 
