@@ -13,6 +13,7 @@ commands:
                                write a model or checkpoint as a Hugging Face or TensorFlow.js folder
   inspect <model-dir>          shape, parameter count, features it can emit, files
   report <run-dir>             write a run's report.html again from its metrics.jsonl
+  schema [--out <file>]        the JSON Schema of pipeline files for the installed plugins (for editors)
 
 distillery <command> --help shows a command's options. Exit codes: 0 done, 1 training failed
 (a loss went NaN or infinite), 2 bad command line, config, data or model folder, 130 interrupted.`;
@@ -26,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   export: async () => (await import('./commands/export.js')).exportCommand,
   inspect: async () => (await import('./commands/inspect.js')).inspectCommand,
   report: async () => (await import('./commands/report.js')).reportCommand,
+  schema: async () => (await import('./commands/schema.js')).schemaCommand,
 };
 
 /** The package version, from package.json (one level above src/ and dist/). */

@@ -3,6 +3,8 @@ export type { BuildOptions, BuiltPipeline } from './build.js';
 export { loadDataset, TokenizerCache } from './datasets.js';
 export type { LoadedDataset } from './datasets.js';
 export { ConfigError, formatPath } from './errors.js';
+export { pipelineJsonSchema, pluginsJsonSchema } from './json-schema.js';
+export type { PluginLister } from './json-schema.js';
 export type { ConfigIssue } from './errors.js';
 export { loadPipelineFile, parseText, readPipelineFile } from './load.js';
 export type { LoadOptions } from './load.js';

@@ -135,6 +135,15 @@ const pipeline = z.strictObject({
 /** The keys a pipeline file may have at its top level. */
 export const PIPELINE_KEYS: readonly string[] = Object.keys(pipeline.shape);
 
+/**
+ * The file schema and its nodes whose JSON Schema depends on the registered plugins or cannot be
+ * derived (the dispatching ones): json-schema.ts writes those by hand, the rest comes from zod.
+ */
+export const FILE_SCHEMA = {
+  pipeline, stage, teacherAssistant, stageRef, modelDef, modelRef, lossDef, mapping, callback: pluginRef, stageEntry,
+  assistant, assistantShape, dataset, datasets: DATASETS as Readonly<Record<string, z.ZodType>>,
+} as const;
+
 // ---------------------------------------------------------------------------------------------
 // Parsing
 // ---------------------------------------------------------------------------------------------
