@@ -8,6 +8,7 @@ export default defineConfig({
   resolve: {
     alias: [
       { find: /^@distillery\/([a-z0-9-]+)\/testing$/, replacement: `${packages}$1/src/testing/index.ts` },
+      { find: /^@distillery\/([a-z0-9-]+)\/kit$/, replacement: `${packages}$1/src/kit/index.ts` },
       { find: /^@distillery\/([a-z0-9-]+)$/, replacement: `${packages}$1/src/index.ts` },
     ],
   },

@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdamW, hardLabelLoss, Rng, selectBackend, type Batch, type Feature } from '@distillery/core';
+import { AdamW, selectBackend, type Batch, type Feature } from '@distillery/core';
+import { hardLabelLoss, Rng } from '@distillery/core/kit';
 import { BertModel } from '@distillery/models';
 
 const { values: args } = parseArgs({ options: { backend: { type: 'string', default: 'wasm' }, steps: { type: 'string', default: '20' } } });

@@ -4,7 +4,8 @@
 // (T = 2) + TinyBERT hidden MSE (learned projection) + TinyBERT attention MSE; AdamW. Dropout is off
 // in both this and torch_step.py, so that the two measure the same arithmetic.
 import * as tf from '@tensorflow/tfjs-core';
-import { AdamW, Rng } from '@distillery/core';
+import { AdamW } from '@distillery/core';
+import { Rng } from '@distillery/core/kit';
 import type { Batch, DistillationLoss, Feature, ModelOutputs } from '@distillery/core';
 import { hintonLoss } from '@distillery/loss-hinton';
 import { tinybertLoss } from '@distillery/loss-tinybert';

@@ -2,7 +2,8 @@
 // GELU, layer norm, bias gradients, AdamW) trained for 10 steps gives the same losses with and
 // without the native kernels.
 import * as tf from '@tensorflow/tfjs-core';
-import { AdamW, embeddingLookup, hardLabelLoss, linear } from '@distillery/core';
+import { AdamW } from '@distillery/core';
+import { embeddingLookup, hardLabelLoss, linear } from '@distillery/core/kit';
 import { describe, expect, it } from 'vitest';
 import { disableNativeKernels, enableNativeKernels } from './index.js';
 import { native, randomValues } from './kernels.test-util.js';

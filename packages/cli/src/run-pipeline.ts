@@ -2,9 +2,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  DistilleryError, hasCheckpoint, selectBackend, writeFileAtomic,
-  type BackendPreference, type Callback, type Distillery, type PipelineEntry, type StageConfig, type Student, type Teacher,
+  DistilleryError, hasCheckpoint, selectBackend, type BackendPreference, type Callback, type Distillery,
+  type PipelineEntry, type StageConfig, type Student, type Teacher,
 } from '@distillery/core';
+import { writeFileAtomic } from '@distillery/core/kit';
 import { saveTokenizerJson, type TokenizerJson } from '@distillery/models';
 import { MetricsLog } from './metrics-log.js';
 import { Progress } from './progress.js';

@@ -5,8 +5,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AdamW, assignWeights, DistilleryError, hasCheckpoint, loadCheckpoint, saveCheckpoint, selectBackend, silentLogger,
-  writeDirAtomic, writeFileAtomic, type CheckpointState,
+  type CheckpointState,
 } from '@distillery/core';
+import { writeDirAtomic, writeFileAtomic } from '@distillery/core/kit';
 
 let root: string;
 beforeAll(async () => {

@@ -50,8 +50,8 @@ const isModel = (x: unknown): x is Teacher =>
 
 /** The public door: a root container of plugins, and the stages and pipelines run from it. */
 export class Distillery {
-  /** The root container; each stage runs in a child of it. */
-  readonly container: DependencyContainer;
+  /** The root container; each stage runs in a child of it (core's own business: plugins are plain objects). */
+  private readonly container: DependencyContainer;
 
   private readonly backend: BackendPreference;
 
@@ -192,19 +192,4 @@ function describe(x: unknown): string {
 /** Creates a Distillery with the given plugins registered. */
 export function createDistillery(options: DistilleryOptions = {}): Distillery {
   return new Distillery(options);
-}
-
-/** An ordered list of stages, run with run(). */
-export class Pipeline {
-  /** The stages after stage plugins were expanded. */
-  readonly stages: StageConfig[];
-
-  constructor(private readonly distillery: Distillery, entries: PipelineEntry[]) {
-    this.stages = distillery.expand(entries);
-  }
-
-  /** Runs every stage in order. */
-  run(options: RunOptions = {}): Promise<PipelineResult> {
-    return this.distillery.run(this.stages, options);
-  }
 }

@@ -1,5 +1,6 @@
 import './setup.js';
 
+// Contracts.
 export { ALL_FEATURES } from './types.js';
 export type {
   Batch, BatchSource, DistillationLoss, Feature, ForwardOptions, LayerMapping, LayerPair, LossContext, LossResult,
@@ -7,6 +8,8 @@ export type {
 } from './types.js';
 export { DistilleryError, NonFiniteLossError } from './errors.js';
 export type { DistilleryErrorCode } from './errors.js';
+
+// Plugins and their options.
 export {
   defineCallbackPlugin, defineLossPlugin, defineMappingPlugin, defineStagePlugin, defineStudentPlugin, defineTeacherPlugin,
   pluginJsonSchema,
@@ -15,61 +18,52 @@ export type {
   CallbackPlugin, DefinedPlugin, LossPlugin, MappingPlugin, ModelEnv, PlainDefinition, Plugin, PluginEnv, PluginKind,
   SchemaDefinition, StagePlugin, StudentPlugin, TeacherPlugin,
 } from './plugins.js';
-export {
-  CallbackPlugins, LossPlugins, LoggerToken, MappingPlugins, StagePlugins, StageToken, StudentPlugins, TeacherPlugins,
-} from './tokens.js';
-export { PluginRegistry, checkOptionKeys } from './registry.js';
-export { createDistillery, Distillery, Pipeline } from './distillery.js';
-export type { DistilleryOptions, PipelineEntry, PipelineResult } from './distillery.js';
-export { Distiller, plainConfig } from './distiller.js';
-export type { RunOptions, StageResult } from './distiller.js';
-export { lossSpec } from './stage.js';
-export type {
-  CheckpointConfig, EvaluationConfig, LossSpec, MetricName, ModelRef, OptimizerConfig, PluginRef, ResolvedStage, StageConfig,
-  StageSettings,
-} from './stage.js';
-export {
-  checkpointSchema, checkStageSettings, evaluationSchema, lossSpecSchema, lossWeightSchema, metricSchema, optimizerSchema,
-  stageFieldsShape, stageSettingsShape,
-} from './stage-schema.js';
+export { checkOptionKeys } from './registry.js';
+export { parseOptions, placeIssues, toJsonSchema, validate } from './schema/options.js';
+export type { IssueWording, JsonSchema, OptionsInput, OptionsOutput, OptionsSchema, Validated } from './schema/options.js';
+export type { StandardSchemaV1 } from './schema/standard-schema.js';
 export { ConfigError } from './schema/config-error.js';
 export type { ConfigIssue } from './schema/config-error.js';
 export {
   appendPath, closest, describeValue, errorMap, formatPath, toIssues, unknownKeyMessage, valueAt,
 } from './schema/issues.js';
 export type { RawIssue } from './schema/issues.js';
-export { parseOptions, placeIssues, toJsonSchema, validate } from './schema/options.js';
-export type { IssueWording, JsonSchema, OptionsInput, OptionsOutput, OptionsSchema, Validated } from './schema/options.js';
-export type { StandardSchemaV1 } from './schema/standard-schema.js';
+
+// Stages and pipelines.
+export { createDistillery, Distillery } from './distillery.js';
+export type { DistilleryOptions, PipelineEntry, PipelineResult } from './distillery.js';
+export { plainConfig } from './distiller.js';
+export type { RunOptions, StageResult } from './distiller.js';
+export { lossSpec } from './stage.js';
+export type {
+  CheckpointConfig, EvaluationConfig, LossSpec, MetricName, ModelRef, OptimizerConfig, PluginRef, StageConfig, StageSettings,
+} from './stage.js';
 export {
-  builtinMappings, explicit, explicitMapping, explicitOptions, lastLayerOptions, hasEmbeddingEntry, last, lastLayer, lastLayerMapping, lastMapping,
-  skip, skipMapping, uniform, uniformMapping,
+  checkpointSchema, checkStageSettings, evaluationSchema, lossSpecSchema, lossWeightSchema, metricSchema, optimizerSchema,
+  stageFieldsShape, stageSettingsShape,
+} from './stage-schema.js';
+export {
+  builtinMappings, explicit, explicitMapping, explicitOptions, hasEmbeddingEntry, last, lastLayer, lastLayerMapping,
+  lastLayerOptions, lastMapping, skip, skipMapping, uniform, uniformMapping,
 } from './mappings.js';
-export { backendSelected, selectBackend } from './backend.js';
-export type { BackendChoice, BackendPreference } from './backend.js';
+export { supervised, supervisedLoss } from './losses/supervised.js';
+export { logCallback, logCallbackPlugin } from './callbacks.js';
+export type { Callback, CheckpointEvent, EpochEvent, StageEndEvent, StageStartEvent, StepEvent } from './callbacks.js';
+export { arraySource, disposeBatch } from './data.js';
+export type { ArraySourceInput } from './data.js';
+
+// Training parts, metrics, checkpoints, backends, logging.
 export { AdamW } from './optim/adamw.js';
 export type { AdamWOptions } from './optim/adamw.js';
 export { makeSchedule } from './optim/schedule.js';
 export type { ScheduleConfig } from './optim/schedule.js';
 export { clipByGlobalNorm } from './optim/clip.js';
-export { logCallback, logCallbackPlugin } from './callbacks.js';
-export type { Callback, CheckpointEvent, EpochEvent, StageEndEvent, StageStartEvent, StepEvent } from './callbacks.js';
 export { classificationMetrics, meanSquaredError } from './metrics.js';
 export type { ClassificationMetrics } from './metrics.js';
 export { evaluate, higherIsBetter } from './evaluate.js';
 export { assignWeights, hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 export type { CheckpointState, LoadedCheckpoint } from './checkpoint.js';
-export { decodeSafetensors, encodeSafetensors, halfToFloat } from './io/safetensors.js';
-export type { SafetensorsDtype, StoredTensor } from './io/safetensors.js';
-export { writeDirAtomic, writeFileAtomic } from './io/atomic.js';
-export { arraySource, disposeBatch } from './data.js';
-export type { ArraySourceInput } from './data.js';
-export { embeddingLookup, hardLabelLoss, linear, matMul2d } from './ops.js';
-export { supervised, supervisedLoss } from './losses/supervised.js';
-export { Rng } from './internals/rng.js';
-export { assertRank, assertSameShape, requireFeature, requireLayer, shapeText } from './internals/checks.js';
-export type { TensorSite } from './internals/checks.js';
+export { backendSelected, selectBackend } from './backend.js';
+export type { BackendChoice, BackendPreference } from './backend.js';
 export { consoleLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
-export { seededLinear } from './seeded-linear.js';
-export type { SeededLinear } from './seeded-linear.js';

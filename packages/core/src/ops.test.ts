@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DistilleryError, embeddingLookup, hardLabelLoss, selectBackend, silentLogger } from '@distillery/core';
+import { DistilleryError, selectBackend, silentLogger } from '@distillery/core';
+import { embeddingLookup, hardLabelLoss } from '@distillery/core/kit';
 
 beforeAll(async () => { await selectBackend('cpu', silentLogger); });
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { disposeBatch, Rng, selectBackend, silentLogger } from '@distillery/core';
+import { disposeBatch, selectBackend, silentLogger } from '@distillery/core';
+import { Rng } from '@distillery/core/kit';
 import { groupedSource, lengthBuckets } from './bucketing.js';
 import { textBatchSource } from './text-batch-source.js';
 import { WordEncoder } from './word-encoder.test-util.js';

@@ -1,4 +1,5 @@
-import { DistilleryError, Rng, type Batch, type BatchSource } from '@distillery/core';
+import { DistilleryError, type Batch, type BatchSource } from '@distillery/core';
+import { Rng } from '@distillery/core/kit';
 
 /** Options of lengthBuckets. */
 export interface LengthBucketOptions {

@@ -1,8 +1,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import {
-  consoleLogger, disposeBatch, DistilleryError,
-  type Batch, type BatchSource, type Feature, type ModelOutputs, type StoredTensor, type Teacher,
+  consoleLogger, disposeBatch, DistilleryError, type Batch, type BatchSource, type Feature, type ModelOutputs,
+  type Teacher,
 } from '@distillery/core';
+import { type StoredTensor } from '@distillery/core/kit';
 import { Hasher } from './internals/hash.js';
 import { cacheKey, TeacherCache, type TeacherCacheOptions } from './teacher-cache.js';
 

@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
-import { DistilleryError, writeFileAtomic } from '@distillery/core';
+import { DistilleryError } from '@distillery/core';
+import { writeFileAtomic } from '@distillery/core/kit';
 
 const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { arraySource, disposeBatch, Rng, selectBackend, silentLogger, type BatchSource } from '@distillery/core';
+import { arraySource, disposeBatch, selectBackend, silentLogger, type BatchSource } from '@distillery/core';
+import { Rng } from '@distillery/core/kit';
 import { countTokens, IGNORE_INDEX, MlmMasker, mlmSource } from './mlm.js';
 import { textBatchSource } from './text-batch-source.js';
 import type { VocabLike } from './types.js';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { disposeBatch, DistilleryError, Rng, type Batch, type BatchSource } from '@distillery/core';
+import { disposeBatch, DistilleryError, type Batch, type BatchSource } from '@distillery/core';
+import { Rng } from '@distillery/core/kit';
 import type { VocabLike } from './types.js';
 
 /** Options of DistilBERT-style masking. */

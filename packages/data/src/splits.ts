@@ -1,4 +1,5 @@
-import { DistilleryError, Rng } from '@distillery/core';
+import { DistilleryError } from '@distillery/core';
+import { Rng } from '@distillery/core/kit';
 
 /** Shares of the examples in each split; they sum to 1. */
 export interface SplitFractions {

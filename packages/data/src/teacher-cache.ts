@@ -2,9 +2,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  consoleLogger, decodeSafetensors, disposeBatch, DistilleryError, encodeSafetensors, writeDirAtomic,
-  type Batch, type BatchSource, type Feature, type Logger, type ModelOutputs, type StoredTensor, type Teacher,
+  consoleLogger, disposeBatch, DistilleryError, type Batch, type BatchSource, type Feature, type Logger,
+  type ModelOutputs, type Teacher,
 } from '@distillery/core';
+import { decodeSafetensors, encodeSafetensors, writeDirAtomic, type StoredTensor } from '@distillery/core/kit';
 import { sha256 } from './internals/hash.js';
 
 const FORMAT = 'distillery-teacher-cache';

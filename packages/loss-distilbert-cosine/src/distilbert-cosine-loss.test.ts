@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  checkOptionKeys, createDistillery, DistilleryError, Rng, selectBackend, silentLogger,
-  type Batch, type LossContext, type ModelInfo, type ModelOutputs, type PluginEnv,
+  checkOptionKeys, createDistillery, DistilleryError, selectBackend, silentLogger, type Batch, type LossContext,
+  type ModelInfo, type ModelOutputs, type PluginEnv,
 } from '@distillery/core';
+import { Rng } from '@distillery/core/kit';
 import { expectClose, expectComputeLeavesNoTensors, expectRel, thrown, thrownWithoutLeaks } from '@distillery/core/testing';
 import { distilbertCosine, distilbertCosineLoss, type DistilbertCosineOptions } from './index.js';
 

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  assertRank, assertSameShape, defineLossPlugin, DistilleryError, parseOptions, requireFeature,
-  requireLayer, shapeText, type Batch, type DistillationLoss, type Feature, type LossResult, type ModelOutputs,
-  type PluginEnv,
+  defineLossPlugin, DistilleryError, parseOptions, type Batch, type DistillationLoss, type Feature, type LossResult,
+  type ModelOutputs, type PluginEnv,
 } from '@distillery/core';
+import { assertRank, assertSameShape, requireFeature, requireLayer, shapeText } from '@distillery/core/kit';
 import * as z from 'zod';
 import { cosineDistance, maskedLmCrossEntropy, rowKl, selectedMean } from './terms.js';
 

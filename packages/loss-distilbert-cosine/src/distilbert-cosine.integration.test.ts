@@ -2,7 +2,8 @@
 // (createDistillery().use(distilbertCosine)), on masked-LM batches and on a classification head.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { arraySource, createDistillery, Rng, selectBackend, silentLogger, type BatchSource } from '@distillery/core';
+import { arraySource, createDistillery, selectBackend, silentLogger, type BatchSource } from '@distillery/core';
+import { Rng } from '@distillery/core/kit';
 import { mean, stepRecorder, syntheticTask } from '@distillery/core/testing';
 import { BertModel, type BertHead } from '@distillery/models';
 import { distilbertCosine } from './index.js';

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  arraySource, checkOptionKeys, createDistillery, DistilleryError, pluginJsonSchema, Rng, selectBackend, silentLogger,
+  arraySource, checkOptionKeys, createDistillery, DistilleryError, pluginJsonSchema, selectBackend, silentLogger,
   type Batch, type LossContext, type ModelInfo, type PluginEnv,
 } from '@distillery/core';
+import { Rng } from '@distillery/core/kit';
 import { expectClose, expectComputeLeavesNoTensors, MlpClassifier, syntheticTask, thrown, thrownWithoutLeaks } from '@distillery/core/testing';
 import { hinton, hintonLoss, hintonOptions, type HintonOptions } from './index.js';
 

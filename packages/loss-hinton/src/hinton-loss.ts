@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  assertRank, assertSameShape, defineLossPlugin, DistilleryError, hardLabelLoss, parseOptions, requireFeature, shapeText,
-  type DistillationLoss, type Feature, type LossResult,
+  defineLossPlugin, DistilleryError, parseOptions, type DistillationLoss, type Feature, type LossResult,
 } from '@distillery/core';
+import { assertRank, assertSameShape, hardLabelLoss, requireFeature, shapeText } from '@distillery/core/kit';
 import * as z from 'zod';
 
 /** The options of the Hinton KD loss, with their defaults and bounds. */

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  checkOptionKeys, createDistillery, DistilleryError, explicit, Rng, selectBackend, silentLogger, uniform,
-  type LossContext, type ModelInfo, type ModelOutputs, type PluginEnv,
+  checkOptionKeys, createDistillery, DistilleryError, explicit, selectBackend, silentLogger, uniform, type LossContext,
+  type ModelInfo, type ModelOutputs, type PluginEnv,
 } from '@distillery/core';
+import { Rng } from '@distillery/core/kit';
 import { expectClose, expectComputeLeavesNoTensors, expectRel, thrown, thrownWithoutLeaks } from '@distillery/core/testing';
 import { minilm, minilmLoss, type MiniLmEnv, type MiniLmOptions } from './index.js';
 

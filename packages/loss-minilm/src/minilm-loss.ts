@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  assertRank, defineLossPlugin, DistilleryError, lastLayer, parseOptions, requireLayer, shapeText,
-  type Batch, type DistillationLoss, type Feature, type LayerMapping, type LayerPair, type LossResult, type ModelInfo,
-  type ModelOutputs, type PluginEnv,
+  defineLossPlugin, DistilleryError, lastLayer, parseOptions, type Batch, type DistillationLoss, type Feature,
+  type LayerMapping, type LayerPair, type LossResult, type ModelInfo, type ModelOutputs, type PluginEnv,
 } from '@distillery/core';
+import { assertRank, requireLayer, shapeText } from '@distillery/core/kit';
 import * as z from 'zod';
 import { keyMask, maskedKlSum, selfRelation, splitRelationHeads } from './relations.js';
 

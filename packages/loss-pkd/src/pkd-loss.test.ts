@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  checkOptionKeys, createDistillery, DistilleryError, explicit, Rng, selectBackend, silentLogger, uniform,
-  type Batch, type LayerPair, type LossContext, type ModelInfo, type PluginEnv,
+  checkOptionKeys, createDistillery, DistilleryError, explicit, selectBackend, silentLogger, uniform, type Batch,
+  type LayerPair, type LossContext, type ModelInfo, type PluginEnv,
 } from '@distillery/core';
+import { Rng } from '@distillery/core/kit';
 import { expectComputeLeavesNoTensors, expectRel, thrown, thrownWithoutLeaks } from '@distillery/core/testing';
 import { pkd, pkdLoss, pkdOptions, pkdPaperLosses, type PkdEnv, type PkdOptions } from './index.js';
 

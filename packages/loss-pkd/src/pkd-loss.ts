@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  assertRank, defineLossPlugin, seededLinear, type SeededLinear, DistilleryError, last, linear, parseOptions, requireLayer, Rng,
-  shapeText, skip, type DistillationLoss, type Feature, type LayerMapping, type LayerPair, type LossResult, type PluginEnv,
+  defineLossPlugin, DistilleryError, last, parseOptions, skip, type DistillationLoss, type Feature, type LayerMapping,
+  type LayerPair, type LossResult, type PluginEnv,
 } from '@distillery/core';
+import { assertRank, seededLinear, type SeededLinear, linear, requireLayer, Rng, shapeText } from '@distillery/core/kit';
 import * as z from 'zod';
 
 /** The options of the BERT-PKD patience loss, with their defaults. */

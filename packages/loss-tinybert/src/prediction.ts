@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertRank, assertSameShape, requireFeature, type Feature, type LossResult } from '@distillery/core';
+import { type Feature, type LossResult } from '@distillery/core';
+import { assertRank, assertSameShape, requireFeature } from '@distillery/core/kit';
 import type { TinybertLoss } from './tinybert-loss.js';
 
 const PREDICTION: ReadonlySet<Feature> = new Set(['logits']);

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  assertRank, defineLossPlugin, DistilleryError, linear, parseOptions, requireLayer, Rng,
-  shapeText, type DistillationLoss, type Feature, type LayerPair, type LossResult, type PluginEnv,
-  seededLinear, type SeededLinear,
+  defineLossPlugin, DistilleryError, parseOptions, type DistillationLoss, type Feature, type LayerPair, type LossResult,
+  type PluginEnv,
 } from '@distillery/core';
+import { assertRank, linear, requireLayer, Rng, shapeText, seededLinear, type SeededLinear } from '@distillery/core/kit';
 import * as z from 'zod';
 import { featurePairs, type TinybertLayers } from './internals/pairs.js';
 import { predictionLoss } from './prediction.js';

@@ -4,8 +4,9 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  arraySource, createDistillery, DistilleryError, evaluate, hardLabelLoss, selectBackend, silentLogger, type Batch, type Feature,
+  arraySource, createDistillery, DistilleryError, evaluate, selectBackend, silentLogger, type Batch, type Feature,
 } from '@distillery/core';
+import { hardLabelLoss } from '@distillery/core/kit';
 import { syntheticTask } from '@distillery/core/testing';
 import { BiLstmClassifier, type BiLstmConfig } from './bilstm.js';
 import { bilstm } from './bilstm-plugin.js';

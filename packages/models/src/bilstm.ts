@@ -2,10 +2,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  decodeSafetensors, DistilleryError, embeddingLookup, encodeSafetensors, linear, matMul2d, parseOptions, Rng,
-  shapeText, writeDirAtomic,
-  type Batch, type Feature, type ForwardOptions, type ModelInfo, type ModelOutputs, type Student, type Teacher,
+  DistilleryError, parseOptions, type Batch, type Feature, type ForwardOptions, type ModelInfo, type ModelOutputs,
+  type Student, type Teacher,
 } from '@distillery/core';
+import {
+  decodeSafetensors, embeddingLookup, encodeSafetensors, linear, matMul2d, Rng, shapeText, writeDirAtomic,
+} from '@distillery/core/kit';
 import * as z from 'zod';
 
 const size = (description: string) => z.int().min(1).meta({ description });

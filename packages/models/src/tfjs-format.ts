@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { DistilleryError, writeDirAtomic } from '@distillery/core';
+import { DistilleryError } from '@distillery/core';
+import { writeDirAtomic } from '@distillery/core/kit';
 
 /** Tensors by name; a Map keeps its order in the manifest. */
 export type NamedTensors = Map<string, tf.Tensor> | Record<string, tf.Tensor>;

@@ -1,7 +1,8 @@
 import { promises as fs, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { DistilleryError, writeFileAtomic } from '@distillery/core';
+import { DistilleryError } from '@distillery/core';
+import { writeFileAtomic } from '@distillery/core/kit';
 import type { TokenizerJson } from './tokenizer.js';
 
 const SPM_SPACE = '\u2581';

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { arraySource, Rng, silentLogger, type BatchSource, type Logger } from '@distillery/core';
+import { arraySource, silentLogger, type BatchSource, type Logger } from '@distillery/core';
+import { Rng } from '@distillery/core/kit';
 import { syntheticTask } from '@distillery/core/testing';
 import {
   loadTextDataset, mlmSource, countTokens, mobyDick, spamAssassin, textBatchSource, type TextEncoderLike, type TextExample,

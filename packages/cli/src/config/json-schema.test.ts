@@ -3,7 +3,7 @@
 // config loader refuses (checked with ajv, as editors check files).
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import Ajv, { type ErrorObject } from 'ajv';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { memoryIo } from '../fixtures.test-util.js';
@@ -18,7 +18,7 @@ const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
 let schema: Record<string, unknown>;
-let validate: ReturnType<Ajv['compile']>;
+let validate: ValidateFunction;
 beforeAll(async () => {
   schema = await pluginsJsonSchema();
   validate = new Ajv({ allErrors: true, strict: false }).compile(schema);

@@ -1,6 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { DistilleryError, writeDirAtomic } from '@distillery/core';
+import { DistilleryError } from '@distillery/core';
+import { writeDirAtomic } from '@distillery/core/kit';
 import { BertModel, BiLstmClassifier, saveBertToHf, writeTfjsWeights } from '@distillery/models';
 
 /** Formats `distillery export` writes. */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { writeFileAtomic } from '@distillery/core';
+import { writeFileAtomic } from '@distillery/core/kit';
 import { readMetrics } from '../metrics-log.js';
 import { collectReport } from './collect.js';
 import { renderReport } from './html.js';

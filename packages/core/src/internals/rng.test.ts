@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '@distillery/core';
+import { Rng } from '@distillery/core/kit';
 
 /**
  * Reference xoshiro128** (Blackman & Vigna) in BigInt arithmetic, reduced mod 2^32 explicitly,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeSafetensors, DistilleryError, encodeSafetensors, halfToFloat } from '@distillery/core';
+import { DistilleryError } from '@distillery/core';
+import { decodeSafetensors, encodeSafetensors, halfToFloat } from '@distillery/core/kit';
 import { thrown } from '@distillery/core/testing';
 
 /**

@@ -1,6 +1,6 @@
 // Shared fixtures of the BERT tests. Test-only (not packed: *.test.*).
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '@distillery/core';
+import { Rng } from '@distillery/core/kit';
 import type { Batch, Feature } from '@distillery/core';
 import type { BertModel } from './bert-model.js';
 import type { RefParams } from './bert-reference.test.util.js';

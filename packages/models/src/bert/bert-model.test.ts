@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALL_FEATURES, DistilleryError, Rng, disposeBatch, selectBackend, silentLogger } from '@distillery/core';
+import { ALL_FEATURES, DistilleryError, disposeBatch, selectBackend, silentLogger } from '@distillery/core';
+import { Rng } from '@distillery/core/kit';
 import type { Feature, ModelOutputs } from '@distillery/core';
 import { BertModel } from './bert-model.js';
 import type { BertActivation } from './config.js';

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  ALL_FEATURES, DistilleryError, Rng, embeddingLookup, linear, shapeText,
-} from '@distillery/core';
+import { ALL_FEATURES, DistilleryError } from '@distillery/core';
+import { Rng, embeddingLookup, linear, shapeText } from '@distillery/core/kit';
 import type { Batch, Feature, ForwardOptions, ModelInfo, ModelOutputs, Student, Teacher } from '@distillery/core';
 import { headsFromArchitectures, resolveBertConfig } from './config.js';
 import type { BertConfig, BertConfigInput, BertHead } from './config.js';

@@ -1,10 +1,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  DistilleryError, decodeSafetensors, encodeSafetensors, shapeText, silentLogger, writeDirAtomic, writeFileAtomic,
-} from '@distillery/core';
-import type { Logger, StoredTensor } from '@distillery/core';
+import { DistilleryError, silentLogger } from '@distillery/core';
+import { decodeSafetensors, encodeSafetensors, shapeText, writeDirAtomic, writeFileAtomic } from '@distillery/core/kit';
+import type { Logger } from '@distillery/core';
+import type { StoredTensor } from '@distillery/core/kit';
 import { BertModel } from './bert-model.js';
 import { checkBertConfigKeys, headsFromArchitectures, resolveBertConfig, toHfConfigJson } from './config.js';
 import type { BertConfigInput, BertHead } from './config.js';

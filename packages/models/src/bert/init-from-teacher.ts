@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DistilleryError, shapeText } from '@distillery/core';
+import { DistilleryError } from '@distillery/core';
+import { shapeText } from '@distillery/core/kit';
 import type { Teacher } from '@distillery/core';
 import { BertModel } from './bert-model.js';
 import { checkBertConfigKeys } from './config.js';

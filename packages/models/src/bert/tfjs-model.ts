@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { DistilleryError, shapeText, writeDirAtomic } from '@distillery/core';
+import { DistilleryError } from '@distillery/core';
+import { shapeText, writeDirAtomic } from '@distillery/core/kit';
 import { loadTfjsWeights, writeTfjsWeights } from '../tfjs-format.js';
 import { BertModel } from './bert-model.js';
 import { toHfConfigJson } from './config.js';

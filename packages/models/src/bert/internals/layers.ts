@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '@distillery/core';
+import { Rng } from '@distillery/core/kit';
 import type { BertActivation } from '../config.js';
 
 /** LayerNorm over the last axis: (x − mean) / sqrt(var + eps) · gamma + beta, biased variance as in PyTorch. */
