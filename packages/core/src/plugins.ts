@@ -99,12 +99,12 @@ function define(kind: PluginKind, def: { name: string; options?: OptionsSchema; 
   if (!schema) return { kind, ...def };
   const where = `${def.name} options`;
   const what = `option for ${kind} plugin '${def.name}'`;
-  // create() validates whoever calls it (the Distiller, the CLI, a test), so defaults are always filled in.
-  // An async create() (a model loading files) rejects on a bad option, as it would on a failed build.
-  const async = def.create.constructor?.name === 'AsyncFunction';
-  return {
-    kind, ...def,
-    create(options: unknown, ...rest: unknown[]) {
+  // Methods taking options first (create, and a model plugin's describe) validate whoever calls them
+  // (the Distiller, the CLI, a test), so they always get defaults filled in. An async one (a model
+  // loading files) rejects on a bad option, as it would on a failed build.
+  const parsing = (method: (...args: any[]) => unknown) => {
+    const async = method.constructor?.name === 'AsyncFunction';
+    return (options: unknown, ...rest: unknown[]) => {
       let parsed: unknown;
       try {
         parsed = parseOptions(schema, options ?? {}, where, what);
@@ -112,8 +112,13 @@ function define(kind: PluginKind, def: { name: string; options?: OptionsSchema; 
         if (async) return Promise.reject(error);
         throw error;
       }
-      return def.create(parsed, ...rest);
-    },
+      return method(parsed, ...rest);
+    };
+  };
+  const describe = (def as { describe?: unknown }).describe;
+  return {
+    kind, ...def, create: parsing(def.create),
+    ...(typeof describe === 'function' ? { describe: parsing(describe as (...args: any[]) => unknown) } : {}),
   };
 }
 

@@ -130,8 +130,10 @@ export const errorMap: z.core.$ZodErrorMap = (iss) => {
     }
     case 'invalid_format':
       return `expected ${iss.format}, got ${got}`;
-    case 'invalid_union':
-      return unionMessage(iss.errors, got);
+    case 'invalid_union': {
+      const message = unionMessage(iss.errors, got);
+      return iss.input === undefined ? message.replace(/^expected (.*), got nothing$/, 'missing (expected $1)') : message;
+    }
     case 'not_multiple_of':
       return `expected a multiple of ${iss.divisor}, got ${got}`;
     default:

@@ -75,6 +75,7 @@ describe('parseOptions', () => {
     expect(() => explicitMapping.create({ pairs: [{ student: 0, teacher: -1 }] }))
       .toThrow('explicit options.pairs[0].teacher: expected an integer >= 0, got -1');
     expect(() => explicitMapping.create({ pairs: 5 } as never)).toThrow('explicit options.pairs: expected a list or an object, got 5');
+    expect(() => explicitMapping.create({} as never)).toThrow('explicit options.pairs: missing (expected a list or an object)');
   });
 });
 
@@ -123,6 +124,14 @@ describe('define*Plugin with a schema', () => {
     const pending = student.create({ hidden: 0 }, { seed: 1, logger: silentLogger });
     expect(pending).toBeInstanceOf(Promise);
     await expect(pending).rejects.toThrow('mlp options.hidden: expected an integer >= 1, got 0');
+  });
+
+  it("a model plugin's describe(options, env) gets the parsed options too", () => {
+    const options = z.strictObject({ hidden: z.int().min(1).default(8) });
+    const student = defineStudentPlugin({ name: 'mlp', options, create: () => { throw new Error('unused'); }, describe: (o: unknown) => o } as never) as
+      unknown as { describe(options: unknown): unknown };
+    expect(student.describe({})).toEqual({ hidden: 8 });
+    expect(() => student.describe({ hidden: 0 })).toThrow('mlp options.hidden: expected an integer >= 1, got 0');
   });
 
   it('a plugin without a schema gets its options unchecked, as before', () => {
