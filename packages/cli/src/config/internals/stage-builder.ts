@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  placeIssues, silentLogger, validate, type Distillery, type Feature, type LayerMapping, type Logger, type ModelRef, type Plugin, type PluginEnv,
+  placeIssues, silentLogger, validate, type Distillery, type Feature, type LayerMapping, type Logger, type ModelRef,
+  type Plugin, type PluginEnv,
   type PluginRef, type StageConfig, type Student, type Teacher,
 } from '@distillery/core';
 import { ConfigError, fromPluginError, joinPath } from '../errors.js';
