@@ -4,6 +4,7 @@ import {
   shapeText, type DistillationLoss, type Feature, type LayerPair, type LossResult, type PluginEnv,
   seededLinear, type SeededLinear,
 } from '@distillery/core';
+import { checkTeacherHeadsOption, planText, teacherScoresForStudent, type TeacherHeads } from './internals/heads.js';
 import { checkLayersOption, featurePairs, type TinybertLayers } from './internals/pairs.js';
 import { predictionLoss } from './prediction.js';
 
@@ -17,6 +18,12 @@ export interface TinybertOptions {
   projection?: 'shared' | 'per-layer';
   /** Explicit pairs per feature (list indices), overriding the stage's mapping. @default the stage's mapping, else uniform */
   layers?: TinybertLayers;
+  /**
+   * How A_t teacher heads meet A_s student heads in the attention term: 'equal' (the paper: A_t = A_s, one to one),
+   * 'average' (student head i ← mean of teacher heads i·g .. i·g + g − 1, g = A_t / A_s an integer) or an explicit
+   * map, entry i listing the teacher heads whose mean student head i learns. @default 'equal'
+   */
+  teacherHeads?: TeacherHeads;
 }
 
 /** What tinybertLoss needs from the stage: both models' shapes; the stage's mapping and seed when it has them. */
@@ -27,7 +34,7 @@ export type TinybertLoss = DistillationLoss & { dispose(): void };
 
 const WHO = 'tinybert';
 const INTERMEDIATE: ReadonlySet<Feature> = new Set(['hidden', 'attentionScores']);
-const OPTION_KEYS = ['stage', 'temperature', 'projection', 'layers'] as const satisfies readonly (keyof TinybertOptions)[];
+const OPTION_KEYS = ['stage', 'temperature', 'projection', 'layers', 'teacherHeads'] as const satisfies readonly (keyof TinybertOptions)[];
 /** Scores at or below this are the additive key mask (−10000·(1 − m)), not attention: the reference zeroes them. */
 const MASKED = -100;
 
@@ -62,9 +69,18 @@ const refuse = (key: string, stage: string) =>
  *
  * Pairs: uniform, student layer i ↔ teacher i·N/M. W (the reference's `fit_dense`) is applied even when
  * H_s = H_t, as the reference does; it is initialised like torch nn.Linear, U(−1/√H_s, 1/√H_s), from the stage seed.
+ *
+ * Heads: the paper and the reference compare heads one to one (`teacherHeads: 'equal'`, the default). With
+ * 'average' or a map (a departure from the paper), the teacher's scores are averaged over each student head's
+ * group G_i BEFORE r, and the term is unchanged otherwise:
+ *
+ *   S̄_t[b, i] = (1/|G_i|) Σ_{j ∈ G_i} S_t[b, j],   attention = Σ_pairs MSE( r(S_s), r(S̄_t) ),  mean over B·A_s·S·S
+ *
+ * Every head carries the same additive mask −10000·(1 − m), so a masked entry of S̄_t is still −10000 plus a mean
+ * of scores (≤ −100, dropped by r); a kept entry is the mean of the group's kept scores.
  */
 export function tinybertLoss(
-  { stage = 'intermediate', temperature, projection, layers }: TinybertOptions = {}, env: TinybertEnv,
+  { stage = 'intermediate', temperature, projection, layers, teacherHeads }: TinybertOptions = {}, env: TinybertEnv,
 ): TinybertLoss {
   const which = checkChoiceOption(WHO, 'stage', stage, ['intermediate', 'prediction']);
   if (!env?.teacherInfo || !env.studentInfo) {
@@ -73,21 +89,20 @@ export function tinybertLoss(
   if (which === 'prediction') {
     if (projection !== undefined) throw refuse('projection', which);
     if (layers !== undefined) throw refuse('layers', which);
+    if (teacherHeads !== undefined) throw refuse('teacherHeads', which);
     return predictionLoss(WHO, checkNumberOption(WHO, 'temperature', temperature ?? 1, { min: 0, minExclusive: true }));
   }
   if (temperature !== undefined) throw refuse('temperature', which);
   const perLayer = checkChoiceOption(WHO, 'projection', projection ?? 'shared', ['shared', 'per-layer']) === 'per-layer';
   const explicitPairs = layers === undefined ? undefined : checkLayersOption(WHO, layers);
   const { teacherInfo, studentInfo } = env;
-  if (teacherInfo.numHeads !== studentInfo.numHeads) {
-    throw new DistilleryError(`${WHO}: feature 'attentionScores': head counts differ (teacher ${teacherInfo.numHeads}, ` +
-      `student ${studentInfo.numHeads}); TinyBERT's attention loss compares the heads one to one`, 'config');
-  }
+  const heads = checkTeacherHeadsOption(WHO, teacherHeads ?? 'equal', teacherInfo.numHeads, studentInfo.numHeads);
   const attentionPairs = featurePairs(WHO, 'attentionScores', teacherInfo, studentInfo, explicitPairs, env.mapping);
   const hiddenPairs = featurePairs(WHO, 'hidden', teacherInfo, studentInfo, explicitPairs, env.mapping);
   const list = (f: Feature, pairs: LayerPair[]) => `${f} ${pairs.map((p) => `${p.student}↔${p.teacher}`).join(', ')}`;
   env.logger?.info(`${WHO}: pairs (student↔teacher list indices) ${list('attentionScores', attentionPairs)}; ` +
-    `${list('hidden', hiddenPairs)}; projection '${perLayer ? 'per-layer' : 'shared'}'`);
+    `${list('hidden', hiddenPairs)}; projection '${perLayer ? 'per-layer' : 'shared'}'` +
+    (heads.kind === 'one-to-one' ? '' : `; teacher heads averaged: ${planText(heads)}`));
   const seed = env.seed ?? 42;
   const [hs, ht] = [studentInfo.hiddenSize, teacherInfo.hiddenSize];
   const maps: SeededLinear[] = perLayer
@@ -114,8 +129,13 @@ export function tinybertLoss(
     compute({ teacher, student }): LossResult {
       const scores = attentionPairs.map((p) => {
         const [t, s] = checked('attentionScores', p, { teacher: teacher.attentionScores, student: student.attentionScores });
-        if (t.shape[1] !== s.shape[1]) throw fail('attentionScores', p, t, s, `head counts differ (${t.shape[1]} vs ${s.shape[1]})`);
-        if (t.shape.some((d, k) => d !== s.shape[k])) throw fail('attentionScores', p, t, s, 'shapes differ');
+        if (heads.kind === 'one-to-one') {
+          if (t.shape[1] !== s.shape[1]) throw fail('attentionScores', p, t, s, `head counts differ (${t.shape[1]} vs ${s.shape[1]})`);
+        } else if (t.shape[1] !== teacherInfo.numHeads || s.shape[1] !== heads.groups.length) {
+          throw fail('attentionScores', p, t, s, `option 'teacherHeads' maps the teacher's ${teacherInfo.numHeads} heads ` +
+            `onto ${heads.groups.length} student heads`);
+        }
+        if (t.shape.some((d, k) => k !== 1 && d !== s.shape[k])) throw fail('attentionScores', p, t, s, 'shapes differ');
         return [t, s] as const;
       });
       const states = hiddenPairs.map((p, i) => {
@@ -128,7 +148,8 @@ export function tinybertLoss(
         return [t, s] as const;
       });
       return tf.tidy(() => {
-        const attention = tf.addN(scores.map(([t, s]) => tf.mean(tf.squaredDifference(dropMasked(s), dropMasked(t))))) as tf.Scalar;
+        const attention = tf.addN(scores.map(([t, s]) =>
+          tf.mean(tf.squaredDifference(dropMasked(s), dropMasked(teacherScoresForStudent(t, heads)))))) as tf.Scalar;
         const hidden = tf.addN(states.map(([t, s], i) => {
           const { weight, bias } = maps[perLayer ? i : 0];
           return tf.mean(tf.squaredDifference(linear(s, weight, bias), t));
