@@ -659,7 +659,8 @@ describe(`tinybert option 'teacherHeads' errors`, () => {
     expect(make([[0, 1], [2, 4]]).message).toBe(`tinybert: option 'teacherHeads' entry teacherHeads[1] = [2,4]: teacher head 4 is ` +
       `out of range (teacher 4 heads, student 2 heads; teacher heads are 0..3)`);
     expect(make([[-1], [2]]).message).toMatch(/^tinybert: option 'teacherHeads' entry teacherHeads\[0\] = \[-1\]: teacher head -1 is out of range/);
-    expect(make([[0.5], [2]]).message).toMatch(/teacherHeads\[0\] = \[0\.5\]: teacher head 0\.5 is out of range/);
+    expect(make([[0.5], [2]]).message).toBe(`tinybert: option 'teacherHeads' entry teacherHeads[0] = [0.5]: 0.5 is not a teacher head index (an integer)`);
+    expect(make([['1'], [2]]).message).toMatch(/teacherHeads\[0\] = \["1"\]: "1" is not a teacher head index/);
   });
 
   it('a map of the wrong length names the number of groups and both counts', () => {

@@ -28,13 +28,12 @@ export function checkTeacherHeadsOption(who: string, value: unknown, teacherHead
       throw bad(`must be 'equal', 'average' or a list of teacher head lists (one per student head), got ${JSON.stringify(value)}`);
     }
     const choice = checkChoiceOption(who, KEY, value, ['equal', 'average']);
-    if (choice === 'equal' || teacherHeads === studentHeads) {
-      if (teacherHeads !== studentHeads) {
-        // The paper's setting, and the error this loss gave before the option existed.
-        throw new DistilleryError(`${who}: feature 'attentionScores': head counts differ (teacher ${teacherHeads}, ` +
-          `student ${studentHeads}); TinyBERT's attention loss compares the heads one to one`, 'config');
-      }
-      return { kind: 'one-to-one' };
+    // Equal counts compare one to one whatever the choice, so 'average' there is exactly 'equal'.
+    if (teacherHeads === studentHeads) return { kind: 'one-to-one' };
+    if (choice === 'equal') {
+      // The paper's setting, and the error this loss gave before the option existed.
+      throw new DistilleryError(`${who}: feature 'attentionScores': head counts differ (teacher ${teacherHeads}, ` +
+        `student ${studentHeads}); TinyBERT's attention loss compares the heads one to one`, 'config');
     }
     if (!(studentHeads > 0 && teacherHeads > 0 && teacherHeads % studentHeads === 0)) {
       throw bad(`'average' splits the teacher's heads into equal consecutive groups, one per student head, so the ` +
@@ -52,7 +51,8 @@ export function checkTeacherHeadsOption(who: string, value: unknown, teacherHead
     const where = `${KEY}[${i}] = ${JSON.stringify(group)}`;
     if (!Array.isArray(group) || group.length === 0) throw bad(`entry ${where} must be a non-empty list of teacher head indices`);
     for (const h of group) {
-      if (!Number.isInteger(h) || h < 0 || h >= teacherHeads) {
+      if (!Number.isInteger(h)) throw bad(`entry ${where}: ${JSON.stringify(h)} is not a teacher head index (an integer)`);
+      if (h < 0 || h >= teacherHeads) {
         throw bad(`entry ${where}: teacher head ${JSON.stringify(h)} is out of range (${counts}; teacher heads are 0..${teacherHeads - 1})`);
       }
     }
