@@ -2,12 +2,13 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { packAndInstall } from './pack.test-util.js';
 
 describe('npm pack', () => {
   it('@distillery/loss-hinton installs from its tarball in an empty folder and computes a loss', () => {
-    const { tarballs, app } = packAndInstall(['core', 'loss-hinton']);
+    const { tarballs, app, cleanup } = packAndInstall(['core', 'loss-hinton']);
+    onTestFinished(cleanup);
     expect(tarballs).toEqual(['distillery-core-0.1.0.tgz', 'distillery-loss-hinton-0.1.0.tgz']);
     writeFileSync(path.join(app, 'main.js'), `
       import * as tf from '@tensorflow/tfjs-core';
