@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  DistilleryError, hasCheckpoint, selectBackend, writeFileAtomic,
+  DistilleryError, hasCheckpoint, writeFileAtomic,
   type BackendPreference, type Callback, type Distillery, type PipelineEntry, type StageConfig, type Student, type Teacher,
 } from '@distillery/core';
 import { saveTokenizerJson, type TokenizerJson } from '@distillery/models';
@@ -10,6 +10,7 @@ import { MetricsLog } from './metrics-log.js';
 import { Progress } from './progress.js';
 import { compareModels } from './report/compare.js';
 import { RUN_FILES, writeReport } from './report/index.js';
+import { selectCliBackend } from './internals/backend.js';
 import { recordModels } from './internals/record-models.js';
 
 /** Options of runPipeline. */
@@ -106,7 +107,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
   const models = recordModels(distillery, stages);
 
   try {
-    await selectBackend(backend, progress.logger);
+    await selectCliBackend(backend, progress.logger);
     metrics.write({ event: 'run', pipeline, resume, backend: tf.getBackend(), command });
     await manifest('running');
     const instrumented: StageConfig[] = models.stages.map((stage, index) => ({

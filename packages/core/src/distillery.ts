@@ -1,7 +1,7 @@
 import './setup.js';
 import { container as globalContainer, type DependencyContainer } from 'tsyringe';
 import { logCallbackPlugin } from './callbacks.js';
-import { backendSelected, selectBackend, type BackendPreference } from './backend.js';
+import { backendSelected, selectBackend, type BackendExtension, type BackendPreference } from './backend.js';
 import { Distiller, type RunOptions, type StageResult } from './distiller.js';
 import { DistilleryError } from './errors.js';
 import { supervised } from './losses/supervised.js';
@@ -28,6 +28,8 @@ export interface DistilleryOptions {
   logger?: Logger;
   /** Backend chosen on the first run when selectBackend() has not been called. @default 'auto' */
   backend?: BackendPreference;
+  /** Backend extensions (e.g. nativeKernels() of @distillery/backend-native) enabled by that selection. @default [] */
+  backendExtensions?: readonly BackendExtension[];
 }
 
 /** A pipeline entry: a stage, or a stage plugin that expands into stages. */
@@ -54,8 +56,11 @@ export class Distillery {
 
   private readonly backend: BackendPreference;
 
+  private readonly backendExtensions: readonly BackendExtension[];
+
   constructor(options: DistilleryOptions = {}) {
     this.backend = options.backend ?? 'auto';
+    this.backendExtensions = options.backendExtensions ?? [];
     this.container = globalContainer.createChildContainer();
     this.container.register(LoggerToken, { useValue: options.logger ?? consoleLogger });
     for (const p of [...builtinMappings, supervised, logCallbackPlugin]) this.use(p);
@@ -119,7 +124,7 @@ export class Distillery {
    */
   async run(entries: PipelineEntry[], options: RunOptions = {}): Promise<PipelineResult> {
     const stages = this.expand(entries);
-    if (!backendSelected()) await selectBackend(this.backend, this.logger);
+    if (!backendSelected()) await selectBackend(this.backend, { logger: this.logger, extensions: this.backendExtensions });
     const students = new Map<string, Student>();
     const results: StageResult[] = [];
     for (const config of stages) {

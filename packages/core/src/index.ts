@@ -27,7 +27,9 @@ export {
   skip, skipMapping, uniform, uniformMapping,
 } from './mappings.js';
 export { backendSelected, selectBackend } from './backend.js';
-export type { BackendChoice, BackendPreference } from './backend.js';
+export type {
+  BackendChoice, BackendExtension, BackendExtensionResult, BackendPreference, SelectBackendOptions,
+} from './backend.js';
 export { AdamW } from './optim/adamw.js';
 export type { AdamWOptions } from './optim/adamw.js';
 export { makeSchedule } from './optim/schedule.js';

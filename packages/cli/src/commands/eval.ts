@@ -1,7 +1,8 @@
-import { evaluate, selectBackend, type BackendPreference } from '@distillery/core';
+import { evaluate, type BackendPreference } from '@distillery/core';
 import { ExitCode, UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { choice, parseCommand, positiveInt } from '../internals/args.js';
+import { selectCliBackend } from '../internals/backend.js';
 import { loadEvalData } from '../internals/data-spec.js';
 import { loadModel } from '../internals/model-dir.js';
 import { formatNumber } from '../progress.js';
@@ -38,7 +39,7 @@ export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
   const maxLength = positiveInt('max-length', values['max-length'], EVAL_USAGE);
   const batchSize = positiveInt('batch-size', values['batch-size'], EVAL_USAGE) ?? 64;
   const logger = cliLogger(io, values.json === true);
-  await selectBackend(backend, logger);
+  await selectCliBackend(backend, logger);
   const loaded = await loadModel(positionals[0], { logger });
   const data = await loadEvalData(values.data, {
     dataset: values.dataset, tokenizer: values.tokenizer ?? loaded.tokenizer, maxLength, labels: loaded.labels,

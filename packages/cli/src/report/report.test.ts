@@ -70,10 +70,13 @@ describe('compareModels', () => {
 
 /** Debian's chromium (CI installs it with apt); $CHROMIUM overrides. */
 const chromium = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
-if (!chromium) console.warn('report.test.ts: skipping the headless Chromium check: no chromium found (apt-get install chromium, or set $CHROMIUM)');
+/** Set by .ci/run where it found chromium: the check must then run, not skip. */
+const chromiumRequired = process.env.DISTILLERY_REQUIRE_CHROMIUM === '1';
+if (!chromium && !chromiumRequired) console.warn('report.test.ts: skipping the headless Chromium check: no chromium found (apt-get install chromium, or set $CHROMIUM)');
 
 describe('report.html in headless Chromium', () => {
-  it.skipIf(!chromium)('draws every chart (pixels painted in each) from the inlined Chart.js, with no network', async () => {
+  it.skipIf(!chromium && !chromiumRequired)('draws every chart (pixels painted in each) from the inlined Chart.js, with no network', async () => {
+    if (!chromium) throw new Error(`DISTILLERY_REQUIRE_CHROMIUM=1 but no chromium at $CHROMIUM (${process.env.CHROMIUM ?? 'unset'}), /usr/bin/chromium or /usr/bin/chromium-browser`);
     const out = mkdtempSync(path.join(os.tmpdir(), 'distillery-report-'));
     const io = memoryIo(tinyPipeline());
     const result = await runPipeline({ ...(await io.loadPipeline('p.yaml', { logger: { info: () => {}, warn: () => {} } })), out, backend: 'cpu' });

@@ -6,6 +6,7 @@ import {
 import { ConfigError, fromPluginError, joinPath, unknownKeyMessage } from '../errors.js';
 import { withMlm, type LoadedDataset } from '../datasets.js';
 import { modelFacts, type ModelFacts } from '../models.js';
+import { installHint } from '../plugins-discovery.js';
 import type {
   ModelDef, ModelRefDef, PipelineConfig, StageDef, StageFieldsDef, StagePluginDef, TeacherAssistantDef,
 } from '../schema.js';
@@ -315,8 +316,10 @@ export class StageBuilder {
   private plugin<K extends Plugin['kind']>(kind: K, name: string, at: string, note = '') {
     if (!this.distillery.plugins.has(kind, name)) {
       const known = this.distillery.plugins.list(kind).map((p) => `'${p.name}'`).join(', ') || '(none registered)';
+      // An official plugin's package is an optional install: name it rather than list what is there.
+      const hint = installHint(kind, name);
       throw new ConfigError({ path: at, value: name,
-        message: `unknown ${kind} plugin '${name}'${note}; known ${kind} plugins: ${known} ` +
+        message: `unknown ${kind} plugin '${name}'${note}; ${hint ? `${hint}; ` : ''}known ${kind} plugins: ${known} ` +
           `(plugins come from the installed @distillery packages and the modules listed under 'plugins')` });
     }
     return this.distillery.plugins.get(kind, name);
