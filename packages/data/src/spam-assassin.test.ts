@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from './internals/hash.js';
+import { describeKeptLabels } from './partial-labels.js';
 import { cleanEmail, spamAssassin, spamAssassinUnlabelled, type SpamAssassinDataset } from './spam-assassin.js';
 import type { TextExample } from './types.js';
 
@@ -153,6 +154,8 @@ describe('spamAssassin (the whole corpus)', () => {
     expect(partly.keptLabels).toMatchObject({ rows: 4623, labelled: 4623, kept: 231,
       classes: [{ label: 0, kept: 163, labelled: 3267 }, { label: 1, kept: 68, labelled: 1356 }] });
     expect(partly.train.filter((e) => e.label === -100)).toHaveLength(4623 - 231);
+    expect(describeKeptLabels(partly.keptLabels!, partly.labels.names))
+      .toBe('231 of 4,623 rows keep their label (5 %, seed 1, stratified; ham 163 of 3,267, spam 68 of 1,356)');
     expect(partly.train.map((e) => e.text)).toEqual(data.train.map((e) => e.text));
     expect(partly.validation).toEqual(data.validation);
     expect(partly.counts).toEqual(data.counts);
