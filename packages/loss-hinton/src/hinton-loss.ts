@@ -36,7 +36,9 @@ const OPTION_KEYS = ['temperature', 'hardWeight', 'softLoss', 'reduction'] as co
  *         into Simple Neural Networks").
  *
  * The hard term is core's hardLabelLoss (cross-entropy at T = 1, or MSE for a one-output regression head).
- * Without batch labels the hard term is skipped and total = soft.
+ * Without batch labels the hard term is skipped and total = soft. In a partly labelled batch the hard term is
+ * the mean over the rows whose label is not -100 (the soft term keeps every row), and the mix is unchanged: a
+ * batch whose labels are all -100 has hard = 0 and total = (1 − γ) · soft.
  */
 export function hintonLoss(
   { temperature = 4, hardWeight = 0.5, softLoss = 'kl', reduction = 'batchmean' }: HintonOptions = {},

@@ -106,10 +106,20 @@ const textFields = {
   limit: z.int().min(1).optional(),
 };
 const column = z.union([z.string(), z.int().min(0)]);
+const keepLabels = z.strictObject({
+  fraction: z.number().min(0).max(1).optional(),
+  count: z.int().min(0).optional(),
+  seed: z.int().optional(),
+  stratify: z.boolean().optional(),
+}).refine((v) => (v.fraction === undefined) !== (v.count === undefined), {
+  message: "give 'fraction' (a share of the labelled rows, in [0, 1]) or 'count' (a number of rows), one of the two",
+});
+/** Keys of the datasets that can be labelled: partial labels, and a limit drawn per class. */
+const labelFields = { keepLabels: keepLabels.optional(), stratify: z.boolean().optional() };
 const DATASETS: Record<string, z.ZodType> = {
   'spam-assassin': z.strictObject({
     type: z.literal('spam-assassin'), split: z.enum(['train', 'validation', 'test']).optional(),
-    labelled: z.boolean().optional(), keepSubject: z.boolean().optional(), ...textFields,
+    labelled: z.boolean().optional(), keepSubject: z.boolean().optional(), ...textFields, ...labelFields,
   }),
   'moby-dick': z.strictObject({
     type: z.literal('moby-dick'), unit: z.enum(['paragraph', 'sentence']).optional(), minLength: z.int().min(0).optional(), ...textFields,
@@ -118,6 +128,7 @@ const DATASETS: Record<string, z.ZodType> = {
     type: z.literal('synthetic'), numClasses: z.int().min(2), vocabSize: z.int().min(2), seqLength: z.int().min(2),
     size: z.int().min(1), signal: z.number().min(0).max(1).optional(), keywordsPerClass: z.int().min(1).optional(),
     seed: z.int().optional(), taskSeed: z.int().optional(), labelled: z.boolean().optional(), limit: z.int().min(1).optional(),
+    ...labelFields,
   }),
 };
 for (const type of ['jsonl', 'csv', 'tsv'] as const) {
@@ -126,7 +137,7 @@ for (const type of ['jsonl', 'csv', 'tsv'] as const) {
     columns: z.strictObject({ text: column.optional(), textPair: column.nullable().optional(), label: column.nullable().optional() }).optional(),
     task: z.enum(['classification', 'regression']).optional(), labels: z.array(z.string()).min(1).optional(),
     header: z.boolean().optional(), delimiter: z.string().length(1).optional(), onBadRow: z.enum(['fail', 'skip']).optional(),
-    labelled: z.boolean().optional(), ...textFields,
+    labelled: z.boolean().optional(), hiddenLabels: z.boolean().optional(), ...textFields, ...labelFields,
   });
 }
 const dataset = dispatch<DatasetDef>((v) => {

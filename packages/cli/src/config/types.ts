@@ -93,20 +93,42 @@ export interface TextDataFields {
   limit?: number;
 }
 
+/** Which rows of a labelled dataset keep their label (the data package's keepLabels); `fraction` or `count`. */
+export interface KeepLabelsDef {
+  /** Share of the labelled rows that keep their label, in [0, 1]. */
+  fraction?: number;
+  /** Number of rows that keep their label. */
+  count?: number;
+  /** @default the file's seed */
+  seed?: number;
+  /** Keep the class shares. @default true (false for regression) */
+  stratify?: boolean;
+}
+
+/** Fields of the datasets that can be labelled. */
+export interface LabelFieldsDef {
+  /** Keep the labels of a seeded subset of the rows (after `limit`), hide the others (-100). */
+  keepLabels?: KeepLabelsDef;
+  /** Draw `limit` within each class, keeping the class shares. @default false */
+  stratify?: boolean;
+}
+
 /** A named dataset. */
 export type DatasetDef =
-  | (TextDataFields & { type: 'spam-assassin'; split?: 'train' | 'validation' | 'test'; labelled?: boolean; keepSubject?: boolean })
+  | (TextDataFields & LabelFieldsDef & { type: 'spam-assassin'; split?: 'train' | 'validation' | 'test'; labelled?: boolean; keepSubject?: boolean })
   | (TextDataFields & { type: 'moby-dick'; unit?: 'paragraph' | 'sentence'; minLength?: number })
-  | (TextDataFields & {
+  | (TextDataFields & LabelFieldsDef & {
     type: 'jsonl' | 'csv' | 'tsv'; path: string;
     columns?: { text?: string | number; textPair?: string | number | null; label?: string | number | null };
     task?: 'classification' | 'regression'; labels?: string[]; header?: boolean; delimiter?: string;
     onBadRow?: 'fail' | 'skip'; labelled?: boolean;
+    /** A null (JSONL) or empty (CSV/TSV) label is hidden (-100) instead of a bad row. @default false (true with keepLabels) */
+    hiddenLabels?: boolean;
   })
-  | {
+  | (LabelFieldsDef & {
     type: 'synthetic'; numClasses: number; vocabSize: number; seqLength: number; size: number; signal?: number;
     keywordsPerClass?: number; seed?: number; taskSeed?: number; labelled?: boolean; limit?: number;
-  };
+  });
 
 /** A validated pipeline config. */
 export interface PipelineConfig {
