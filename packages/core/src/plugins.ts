@@ -42,8 +42,6 @@ export interface ModelDescription {
   heads?: readonly string[];
   /** The longest input sequence it takes (BERT: max_position_embeddings), when bounded. */
   maxLength?: number;
-  /** The width of its feed-forward layers, when it has them (sizes assistants). */
-  intermediateSize?: number;
 }
 
 /** What a model plugin's describe() and resize() are told. */

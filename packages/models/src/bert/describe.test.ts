@@ -26,7 +26,7 @@ const describeStudent = (options: BertStudentOptions, teacher?: ModelDescription
 /** What a built model says about itself, in a description's terms. */
 const told = (m: BertModel): ModelDescription => ({
   info: m.info, emits: m.emits, config: { ...m.config }, heads: m.heads,
-  maxLength: m.config.max_position_embeddings, intermediateSize: m.config.intermediate_size,
+  maxLength: m.config.max_position_embeddings,
 });
 
 describe("the 'bert' plugins' describe()", () => {

@@ -17,6 +17,7 @@ export function bertInfo(config: BertConfig, heads: readonly BertHead[]): ModelI
   return {
     numLayers: config.num_hidden_layers, hiddenSize: config.hidden_size, numHeads: config.num_attention_heads,
     vocabSize: config.vocab_size, ...(heads.includes('classification') ? { numLabels: config.num_labels } : {}),
+    intermediateSize: config.intermediate_size,
   };
 }
 
@@ -100,7 +101,7 @@ function describeResolved(options: BertStudentOptions, env: DescribeEnv) {
   const h = heads ?? ['classification'];
   const description: ModelDescription = {
     info: bertInfo(config, h), emits: bertEmits(h), config: { ...config }, heads: h,
-    maxLength: config.max_position_embeddings, intermediateSize: config.intermediate_size,
+    maxLength: config.max_position_embeddings,
   };
   described.set(description, { config, heads: h });
   return { description, config, heads: h };
