@@ -112,7 +112,7 @@ describe('data must fit the models', () => {
     expect((await errorOf((c) => { c.models.student.config.num_labels = 2; })).message)
       .toBe("stages[1].data.train: dataset 'train' has 3 classes (0, 1, 2), but the student has num_labels 2");
     expect((await errorOf((c) => { c.models.teacher.config.vocab_size = 30; })).message)
-      .toBe("stages[0].data.train: dataset 'train' has ids up to 39 (its vocabulary), but the student's vocabulary is 30 (vocab_size)");
+      .toBe("stages[0].data.train: dataset 'train' has ids up to 39 (its vocabulary), but the student's vocabulary is 30");
     expect((await errorOf((c) => { c.models.teacher.config.max_position_embeddings = 6; })).message)
       .toBe("stages[0].data.train: dataset 'train' has sequences up to 8 tokens (maxLength), but the student takes at most 6 tokens");
   });

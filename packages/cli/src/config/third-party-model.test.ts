@@ -89,7 +89,7 @@ describe('a third-party student plugin with describe()', () => {
     expect(messages).toEqual([
       "stages[1].data.train: dataset 'train' has 3 classes (0, 1, 2), but the student has num_labels 2",
       "stages[1].losses[0]: loss 'hinton' compares the logits of a teacher with num_labels 3 and a student with num_labels 2",
-      "stages[1].data.train: dataset 'train' has ids up to 39 (its vocabulary), but the student's vocabulary is 30 (vocab_size)",
+      "stages[1].data.train: dataset 'train' has ids up to 39 (its vocabulary), but the student's vocabulary is 30",
     ]);
   });
 

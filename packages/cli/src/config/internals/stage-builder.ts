@@ -268,7 +268,7 @@ export class StageBuilder {
         const { info, maxLength } = models[role].description ?? {};
         if (info?.vocabSize !== undefined && ds.vocabSize > info.vocabSize) {
           throw new ConfigError({ path: at, value: ds.name, message: `dataset '${ds.name}' has ids up to ${ds.vocabSize - 1} ` +
-            `(its vocabulary), but the ${role}'s vocabulary is ${info.vocabSize} (vocab_size)` });
+            `(its vocabulary), but the ${role}'s vocabulary is ${info.vocabSize}` });
         }
         if (maxLength !== undefined && ds.maxLength > maxLength) {
           throw new ConfigError({ path: at, value: ds.name, message: `dataset '${ds.name}' has sequences up to ${ds.maxLength} ` +
