@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createDistillery, evaluate, selectBackend, silentLogger } from '@distillery/core';
 import { textBatchSource, loadTextDataset } from '@distillery/data';
-import { BertModel, BiLstmClassifier, Tokenizer, bilstm, saveBertToHf } from '@distillery/models';
+import { BertModel, BiLstmClassifier, Tokenizer, bilstm, loadBertFromTfjs, saveBertToHf, saveBertToTfjs } from '@distillery/models';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { memoryIo, sentimentJsonl, tinyPipeline, tinyTokenizerJson, WORDS } from './fixtures.test-util.js';
 import { loadModel } from './internals/model-dir.js';
@@ -190,11 +190,23 @@ describe('distillery export', () => {
     expect(readFileSync(path.join(hf, 'model.safetensors')).equals(readFileSync(path.join(bertDir, 'model.safetensors')))).toBe(true);
     expect(await main(['export', hf, '--format', 'tfjs', '--out', tfjs], io())).toBe(0);
     const modelJson = JSON.parse(readFileSync(path.join(tfjs, 'model.json'), 'utf8'));
-    expect(modelJson.format).toBe('distillery/bert');
+    // One TF.js format for BERT: @distillery/models' (loadBertFromTfjs reads what the CLI exports).
+    expect(modelJson.format).toBe('distillery-bert');
     expect(modelJson.weightsManifest[0].weights[0].name).toBe('bert.embeddings.word_embeddings.weight');
     const back = await loadModel(tfjs);
     expect(back.format).toBe('tfjs');
     expect(values(back.model)).toEqual(values(bert));
+    const direct = await loadBertFromTfjs(tfjs);
+    expect([values(direct), direct.heads, direct.config]).toEqual([values(bert), bert.heads, bert.config]);
+    direct.dispose();
+    const inspected = io();
+    expect(await main(['inspect', tfjs], inspected)).toBe(0);
+    expect(inspected.out).toContain('format:      TensorFlow.js folder (model.json + weight shards + config.json)');
+    expect(inspected.out).toContain('shape:       2 layer(s), hidden 16, 2 attention head(s), vocabulary 17, 2 label(s) (neg, pos)');
+    // A folder saved by the models package is read by the commands too.
+    const saved = path.join(root, 'saved-tfjs');
+    await saveBertToTfjs(bert, saved);
+    expect(values((await loadModel(saved)).model)).toEqual(values(bert));
     const e1 = io();
     const e2 = io();
     await main(['eval', bertDir, '--data', dataFile, '--json'], e1);
@@ -208,6 +220,18 @@ describe('distillery export', () => {
     const notModel = io();
     expect(await main(['export', bertDir, '--format', 'hf', '--out', root, '--force'], notModel)).toBe(2);
     expect(notModel.err).toContain('is not a model folder');
+  });
+
+  it("an export in the earlier CLI's 'distillery/bert' format fails, naming the format", async () => {
+    const old = path.join(root, 'old-tfjs');
+    expect(await main(['export', bertDir, '--format', 'tfjs', '--out', old], io())).toBe(0);
+    const file = path.join(old, 'model.json');
+    writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), format: 'distillery/bert', modelTopology: undefined }));
+    const out = io();
+    expect(await main(['inspect', old], out)).not.toBe(0);
+    expect(out.err).toContain(`${file} has format 'distillery/bert' (a TensorFlow.js export by an earlier distillery), which is no ` +
+      "longer read; export the model again from its Hugging Face folder or checkpoint (distillery export <model> --format tfjs " +
+      "writes format 'distillery-bert')");
   });
 
   it('BiLSTM: tfjs round trip; a last/ checkpoint is rebuilt from its stage config', async () => {

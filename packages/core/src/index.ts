@@ -5,13 +5,14 @@ export type {
   Batch, BatchSource, DistillationLoss, Feature, ForwardOptions, LayerMapping, LayerPair, LossContext, LossResult,
   ModelInfo, ModelOutputs, Student, Teacher,
 } from './types.js';
-export { DistilleryError, NonFiniteLossError } from './errors.js';
+export { DistilleryError, NonFiniteLossError, optionError, optionPathText } from './errors.js';
 export type { DistilleryErrorCode } from './errors.js';
 export {
   defineCallbackPlugin, defineLossPlugin, defineMappingPlugin, defineStagePlugin, defineStudentPlugin, defineTeacherPlugin,
 } from './plugins.js';
 export type {
-  CallbackPlugin, LossPlugin, MappingPlugin, ModelEnv, Plugin, PluginEnv, PluginKind, StagePlugin, StudentPlugin, TeacherPlugin,
+  CallbackPlugin, DescribeEnv, LossPlugin, MappingPlugin, ModelDescription, ModelEnv, ModelShape, Plugin, PluginEnv, PluginKind, StagePlugin,
+  StudentPlugin, TeacherPlugin,
 } from './plugins.js';
 export {
   CallbackPlugins, LossPlugins, LoggerToken, MappingPlugins, StagePlugins, StageToken, StudentPlugins, TeacherPlugins,

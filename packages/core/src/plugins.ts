@@ -1,4 +1,4 @@
-import type { DistillationLoss, LayerMapping, ModelInfo, Student, Teacher } from './types.js';
+import type { DistillationLoss, Feature, LayerMapping, ModelInfo, Student, Teacher } from './types.js';
 import type { Callback } from './callbacks.js';
 import type { StageConfig } from './stage.js';
 import type { Logger } from './logger.js';
@@ -28,6 +28,54 @@ export interface ModelEnv {
   logger: Logger;
 }
 
+/**
+ * What a model plugin will build, told without building it (no weights are made): enough to check
+ * losses, data and chains before anything runs.
+ */
+export interface ModelDescription {
+  info: ModelInfo;
+  /** The features the model will emit. */
+  emits: ReadonlySet<Feature>;
+  /** The model's own resolved config (for 'bert': the Hugging Face config), for reports. */
+  config?: Record<string, unknown>;
+  /** Its output heads, e.g. ['classification', 'mlm']. */
+  heads?: readonly string[];
+  /** The longest input sequence it takes (BERT: max_position_embeddings), when bounded. */
+  maxLength?: number;
+}
+
+/** What a model plugin's describe() and resize() are told. */
+export interface DescribeEnv {
+  /** The description of the stage's teacher, when known (for a student initialised or sized from it). */
+  teacher?: ModelDescription;
+}
+
+/** The sizes resize() is asked for. */
+export interface ModelShape {
+  numLayers: number;
+  hiddenSize: number;
+  /** @default the plugin's choice (e.g. the model's own, when it divides hiddenSize) */
+  numHeads?: number;
+  /** @default the plugin's choice */
+  intermediateSize?: number;
+}
+
+/** What teacher and student plugins may tell about their models before building them. */
+interface ModelPluginMethods<O> {
+  /**
+   * What create(options) would build, without building it; undefined when it cannot be told
+   * beforehand (e.g. sizes taken from a teacher that is not described). Option errors are
+   * DistilleryErrors whose `option` names the option. A plugin without describe() is checked when
+   * its stage runs.
+   */
+  describe?(options: O, env: DescribeEnv): ModelDescription | undefined;
+  /**
+   * Options for a model like the one `options` describe, with these sizes and fresh random weights
+   * (no checkpoint, nothing copied from a teacher): how teacher-assistant chains build assistants.
+   */
+  resize?(options: O, shape: ModelShape, env: DescribeEnv): O;
+}
+
 interface PluginBase<K extends PluginKind> {
   readonly kind: K;
   /** The name configs refer to, e.g. 'hinton'. */
@@ -45,11 +93,11 @@ export interface MappingPlugin<O = Record<string, unknown>> extends PluginBase<'
   create(options: O): LayerMapping;
 }
 /** Builds (or loads) a frozen teacher. */
-export interface TeacherPlugin<O = Record<string, unknown>> extends PluginBase<'teacher'> {
+export interface TeacherPlugin<O = Record<string, unknown>> extends PluginBase<'teacher'>, ModelPluginMethods<O> {
   create(options: O, env: ModelEnv): Teacher | Promise<Teacher>;
 }
 /** Builds (or loads) a trainable student. */
-export interface StudentPlugin<O = Record<string, unknown>> extends PluginBase<'student'> {
+export interface StudentPlugin<O = Record<string, unknown>> extends PluginBase<'student'>, ModelPluginMethods<O> {
   create(options: O, env: ModelEnv): Student | Promise<Student>;
 }
 /** Builds a training callback. */

@@ -1,5 +1,6 @@
 import { defineStudentPlugin, DistilleryError } from '@distillery/core';
 import { BiLstmClassifier, type BiLstmConfig } from './bilstm.js';
+import { describeBiLstm } from './bilstm-describe.js';
 
 /** Options of the 'bilstm' student plugin: a BiLstmConfig whose sizes may come from the stage's teacher. */
 export type BiLstmPluginOptions = Partial<BiLstmConfig>;
@@ -13,6 +14,7 @@ const KEYS = ['vocabSize', 'numLabels', 'embeddingSize', 'units', 'denseSize', '
 export const bilstm = defineStudentPlugin<BiLstmPluginOptions>({
   name: 'bilstm',
   optionKeys: KEYS,
+  describe: describeBiLstm,
   create(options, env) {
     const vocabSize = options.vocabSize ?? env.teacher?.info.vocabSize;
     const numLabels = options.numLabels ?? env.teacher?.info.numLabels;

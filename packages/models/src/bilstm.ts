@@ -33,7 +33,11 @@ interface LstmWeights {
   bias: tf.Variable<tf.Rank.R1>;
 }
 
-const EMITS: ReadonlySet<Feature> = new Set(['logits']);
+/** The sizes a BiLstmClassifier takes when its config leaves them out. */
+export const BILSTM_DEFAULTS = Object.freeze({ embeddingSize: 300, units: 150, denseSize: 400, dropout: 0.1, seed: 42 });
+
+/** The features a BiLstmClassifier emits. */
+export const BILSTM_EMITS: ReadonlySet<Feature> = new Set(['logits']);
 const MODEL_TYPE = 'distillery-bilstm';
 let instances = 0;
 
@@ -54,7 +58,7 @@ let instances = 0;
 export class BiLstmClassifier implements Student {
   readonly name: string;
   readonly info: ModelInfo;
-  readonly emits = EMITS;
+  readonly emits = BILSTM_EMITS;
   readonly trainableVariables: tf.Variable[];
   /** The configuration with every default filled in. */
   readonly config: Required<BiLstmConfig>;
@@ -66,7 +70,10 @@ export class BiLstmClassifier implements Student {
   private readonly classifier: { kernel: tf.Variable<tf.Rank.R2>; bias: tf.Variable<tf.Rank.R1> };
 
   constructor(config: BiLstmConfig) {
-    const { vocabSize, numLabels, embeddingSize = 300, units = 150, denseSize = 400, dropout = 0.1, seed = 42 } = config;
+    const d = BILSTM_DEFAULTS;
+    const {
+      vocabSize, numLabels, embeddingSize = d.embeddingSize, units = d.units, denseSize = d.denseSize, dropout = d.dropout, seed = d.seed,
+    } = config;
     const who = 'BiLstmClassifier';
     for (const [key, value] of Object.entries({ vocabSize, numLabels, embeddingSize, units, denseSize })) {
       checkNumberOption(who, key, value, { min: 1, integer: true });
@@ -112,7 +119,7 @@ export class BiLstmClassifier implements Student {
   /** Logits [B, numLabels]; dropout applies only when `training` is on and a `seed` is given. */
   forward(batch: Batch, features: ReadonlySet<Feature>, options: ForwardOptions = {}): ModelOutputs {
     for (const f of features) {
-      if (!EMITS.has(f)) throw new DistilleryError(`${this.name}: cannot emit feature '${f}' (it emits: logits)`, 'feature');
+      if (!BILSTM_EMITS.has(f)) throw new DistilleryError(`${this.name}: cannot emit feature '${f}' (it emits: logits)`, 'feature');
     }
     const { inputIds, attentionMask } = batch;
     if (inputIds.rank !== 2 || attentionMask.rank !== 2 || inputIds.shape.some((d, i) => d !== attentionMask.shape[i]) ||

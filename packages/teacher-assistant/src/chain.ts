@@ -1,10 +1,9 @@
 import {
-  consoleLogger, DistilleryError, type Logger, type ModelRef, type StageConfig, type Student, type Teacher,
+  consoleLogger, DistilleryError, type Logger, type ModelRef, type Plugin, type StageConfig, type Student, type Teacher,
 } from '@distillery/core';
+import { describeEnd, findPlugin, shapeOf, type ChainEnd, type ModelLike } from './ends.js';
 import { planAssistants, type AssistantChoice, type AssistantPlan } from './rule.js';
-import {
-  readFacts, shapeOfConfig, type BertConfigLike, type ModelFacts, type ModelShape, type ResolvedAssistantShape,
-} from './shapes.js';
+import type { ModelShape, ResolvedAssistantShape } from './shapes.js';
 
 /** Stage fields shared by every stage of the chain (the chain sets name, teacher and student). */
 export type ChainStageFields = Omit<StageConfig, 'name' | 'teacher' | 'student'>;
@@ -19,13 +18,18 @@ export interface TeacherAssistantOptions extends ChainStageFields {
   student: ModelRef<Student>;
   /** 'auto' (MiniLM's rule), 'none', or assistant shapes, teacher side first. @default 'auto' */
   assistant?: AssistantChoice;
-  /** The teacher's BERT config, when it cannot be read from `teacher` (a `{ stage }`, a checkpoint, a factory). */
-  teacherConfig?: BertConfigLike;
-  /** The student's BERT config (or just its sizes), when it cannot be read from `student`. */
-  studentConfig?: BertConfigLike;
-  /** Builds assistant i (0-based) of the given shape. @default the 'bert' student plugin over the teacher's config */
+  /**
+   * The model plugins that describe the ends (their describe()) and build the assistants (resize()),
+   * usually those registered with the Distillery; the CLI passes its own. @default []
+   */
+  plugins?: readonly Plugin[];
+  /** A model like the teacher, when the teacher is not a plugin reference (a { stage }, a factory, a model object). */
+  teacherAs?: ModelLike;
+  /** A model like the student, when its sizes cannot be read from `student` (a { stage }, a factory). */
+  studentAs?: ModelLike;
+  /** Builds assistant i (0-based) of the given shape. @default the teacher's plugin (as a student plugin): its resize() of the teacher's options */
   assistantModel?: (shape: ResolvedAssistantShape, index: number) => ModelRef<Student>;
-  /** Extra options of the 'bert' student plugin for every assistant (e.g. `{ seed: 7 }`). @default the teacher's heads */
+  /** Options laid over every assistant's (e.g. `{ seed: 7 }`). @default {} */
   assistantOptions?: Record<string, unknown>;
   /** Stage fields that differ for the assistant stages (e.g. more epochs). */
   assistantStage?: Partial<ChainStageFields>;
@@ -44,7 +48,7 @@ export type TeacherAssistantChain = StageConfig[] & {
 };
 
 const CHAIN_KEYS = [
-  'name', 'teacher', 'student', 'assistant', 'teacherConfig', 'studentConfig', 'assistantModel', 'assistantOptions',
+  'name', 'teacher', 'student', 'assistant', 'plugins', 'teacherAs', 'studentAs', 'assistantModel', 'assistantOptions',
   'assistantStage', 'studentStage', 'logger',
 ] as const;
 const STAGE_KEYS = [
@@ -63,43 +67,55 @@ const fail = (message: string) => new DistilleryError(`teacher-assistant: ${mess
  * the weights handed on are the trained ones). `assistant: 'auto'` applies MiniLM's rule (see
  * planAssistants) and logs which chain it chose.
  *
- * Assistants are built, by default, with the 'bert' student plugin of @distillery/models (register
- * it) from the teacher's config with the assistant's sizes, random weights seeded by the stage
- * seed; `assistantModel` builds them any other way.
+ * The chain knows its ends through their model plugins (`plugins`): describe() gives their sizes,
+ * and assistants are built, by default, with the student plugin named like the teacher's, from the
+ * options its resize() gives for the assistant's sizes (random weights seeded by the stage seed);
+ * `assistantModel` builds them any other way.
  */
 export function teacherAssistant(options: TeacherAssistantOptions): TeacherAssistantChain {
   if (typeof options !== 'object' || options === null) throw fail(`options must be an object, got ${JSON.stringify(options)}`);
   const unknown = Object.keys(options).filter((k) => !TEACHER_ASSISTANT_OPTION_KEYS.includes(k));
   if (unknown.length) throw fail(`unknown option '${unknown[0]}'; known options: ${TEACHER_ASSISTANT_OPTION_KEYS.join(', ')}`);
   const {
-    name = 'ta', teacher, student, assistant = 'auto', teacherConfig, studentConfig, assistantModel, assistantOptions = {},
+    name = 'ta', teacher, student, assistant = 'auto', plugins = [], teacherAs, studentAs, assistantModel, assistantOptions = {},
     assistantStage = {}, studentStage = {}, logger = consoleLogger, ...shared
   } = options;
   if (typeof name !== 'string' || name === '') throw fail(`option 'name' must be a non-empty string, got ${JSON.stringify(name)}`);
   if (teacher === undefined) throw fail(`option 'teacher' is required`);
   if (student === undefined) throw fail(`option 'student' is required`);
+  if (!Array.isArray(plugins)) throw fail(`option 'plugins' must be a list of model plugins, got ${JSON.stringify(plugins)}`);
+  for (const [key, like] of [['teacherAs', teacherAs], ['studentAs', studentAs]] as const) {
+    if (like !== undefined && (typeof like !== 'object' || like === null || typeof like.use !== 'string')) {
+      throw fail(`option '${key}' must be a plugin reference { use, options }, got ${JSON.stringify(like)}`);
+    }
+  }
 
-  const teacherFacts = facts(readFacts(teacher), teacherConfig, 'teacher');
-  const studentFacts = facts(readFacts(student), studentConfig, 'student');
+  const teacherEnd = describeEnd(teacher, teacherAs, 'teacher', plugins);
+  const studentEnd = describeEnd(student, studentAs, 'student', plugins, teacherEnd.description);
   if (assistant !== 'auto' && assistant !== 'none' && !Array.isArray(assistant)) {
     throw fail(`option 'assistant' must be 'auto', 'none' or a list of shapes, got ${JSON.stringify(assistant)}`);
   }
   // 'none' and an empty list need no sizes: the ends may then be anything (a { stage }, a factory).
   const needsShapes = assistant === 'auto' || (Array.isArray(assistant) && assistant.length > 0);
-  const teacherShape = shapeOrFail(teacherFacts, 'teacher', needsShapes);
-  const studentShape = shapeOrFail(studentFacts, 'student', needsShapes);
+  const teacherShape = shapeOrFail(teacherEnd, 'teacher', needsShapes);
+  const studentShape = shapeOrFail(studentEnd, 'student', needsShapes);
   const plan: AssistantPlan = teacherShape && studentShape
     ? planAssistants(teacherShape, studentShape, assistant)
     : { assistants: [], mode: assistant === 'none' ? 'none' : 'explicit', description: `no assistant (assistant: ${
       assistant === 'none' ? "'none'" : 'an empty list'}): teacher → student` };
 
   const build = assistantModel ?? ((shape: ResolvedAssistantShape, i: number): ModelRef<Student> => {
-    if (!teacherFacts.config) {
-      throw fail(`assistant ${i + 1} is built from the teacher's BERT config, which cannot be read from the teacher ` +
-        `reference; pass 'teacherConfig' (or 'assistantModel')`);
+    const like = teacherEnd.like;
+    if (!like) {
+      throw fail(`assistant ${i + 1} is built like the teacher, which is not a plugin reference; pass 'teacherAs' ` +
+        `(a plugin reference to a model like it) or 'assistantModel'`);
     }
-    const heads = teacherFacts.heads ? { heads: [...teacherFacts.heads] } : {};
-    return { use: 'bert', options: { config: { ...teacherFacts.config, ...shape }, ...heads, ...assistantOptions } };
+    const plugin = findPlugin(plugins, 'student', like.use);
+    if (!plugin?.resize) {
+      throw fail(`assistant ${i + 1} is built with the student plugin '${like.use}' (the teacher's), which ` +
+        `${plugin ? 'has no resize()' : "is not among 'plugins'"}; pass 'assistantModel'`);
+    }
+    return { use: like.use, options: { ...plugin.resize(like.options ?? {}, shape, like.env), ...assistantOptions } };
   });
 
   const names = [...plan.assistants.map((_, i) => `${name}-assistant-${i + 1}`), `${name}-student`];
@@ -121,19 +137,10 @@ export function teacherAssistant(options: TeacherAssistantOptions): TeacherAssis
   return Object.assign(stages, { plan, description });
 }
 
-function facts(read: ModelFacts, given: BertConfigLike | undefined, role: 'teacher' | 'student'): ModelFacts {
-  if (given === undefined) return read;
-  if (typeof given !== 'object' || given === null) {
-    throw fail(`option '${role}Config' must be a BERT config object, got ${JSON.stringify(given)}`);
+function shapeOrFail(end: ChainEnd, role: 'teacher' | 'student', needed: boolean): ModelShape | undefined {
+  if (!end.description && needed) {
+    throw fail(`the ${role}'s shape cannot be read: ${end.unknown}; pass '${role}As' (a plugin reference to a model like it, ` +
+      `whose plugin can describe it)`);
   }
-  return { ...read, shape: shapeOfConfig(given), config: given };
+  return end.description && shapeOf(end.description);
 }
-
-function shapeOrFail(f: ModelFacts, role: 'teacher' | 'student', needed: boolean): ModelShape | undefined {
-  if (!f.shape && needed) {
-    throw fail(`the ${role}'s shape cannot be read from its reference (a { stage }, a checkpoint, a factory or ` +
-      `another plugin); pass '${role}Config' (its BERT config, or at least num_hidden_layers and hidden_size)`);
-  }
-  return f.shape;
-}
-

@@ -1,4 +1,4 @@
-import { DistilleryError } from '@distillery/core';
+import { DistilleryError, optionPathText } from '@distillery/core';
 
 /** One problem in a pipeline config: where, what was there, and what was expected. */
 export interface ConfigIssue {
@@ -133,7 +133,28 @@ const UNKNOWN_CONFIG_KEY = /unknown config keys? '([^']+)'.*; known keys: (.*)$/
 export function fromPluginError(error: unknown, path: string, options: Record<string, unknown> | undefined,
   entryPath = path): ConfigError {
   if (error instanceof ConfigError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof DistilleryError && error.option?.length) return fromOptionError(error, error.option, path, options);
+  return fromMessage(error instanceof Error ? error.message : String(error), error, path, options, entryPath);
+}
+
+/**
+ * An error a plugin raised about one of its options (DistilleryError.option): it points there, and
+ * its message (after `<who>: option '<path>': `) is read as an error about that option's value.
+ */
+function fromOptionError(error: DistilleryError, option: readonly (string | number)[], path: string,
+  options: Record<string, unknown> | undefined): ConfigError {
+  const at = joinPath(path, ...option);
+  const value = valueAt(options, option);
+  const prefix = `option '${optionPathText(option)}': `;
+  const k = error.message.indexOf(prefix);
+  const message = k >= 0 ? error.message.slice(k + prefix.length) : error.message;
+  return fromMessage(message, error, at, isRecord(value) ? value : undefined, at, value);
+}
+
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+function fromMessage(message: string, error: unknown, path: string, options: Record<string, unknown> | undefined,
+  entryPath: string, value: unknown = options): ConfigError {
   let m = UNKNOWN_OPTION.exec(message);
   if (m) {
     const [, key, kind, name, known] = m;
@@ -154,5 +175,5 @@ export function fromPluginError(error: unknown, path: string, options: Record<st
     return new ConfigError({ path: joinPath(path, key), value: options[key],
       message: unknownKeyMessage(key, m[2].split(', ')) }, { cause: error });
   }
-  return new ConfigError({ path: entryPath, value: options, message }, { cause: error });
+  return new ConfigError({ path: entryPath, value, message }, { cause: error });
 }

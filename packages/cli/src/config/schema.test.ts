@@ -94,11 +94,11 @@ describe('parsePipelineConfig: the schema', () => {
       'stages[3].options.data: missing (expected an object)',
     ]);
     expect(problems((c) => { c.stages[1] = { use: 'teacher-assistant', options: { teacher: 'teacher', student: 'student',
-      losses: [{ use: 'hinton' }], data: { train: 'train' }, assistant: [{ num_hidden_layers: 0, hidden_size: 8 }], epoch: 1 } }; }))
+      losses: [{ use: 'hinton' }], data: { train: 'train' }, assistant: [{ numLayers: 0, hiddenSize: 8 }], epoch: 1 } }; }))
       .toEqual([
-        'stages[1].options.assistant[0].num_hidden_layers: expected an integer >= 1, got 0',
-        "stages[1].options.epoch: unknown key (did you mean 'epochs'?); allowed: name, teacher, student, assistant, teacherConfig, " +
-          'studentConfig, assistantOptions, assistantStage, studentStage, losses, mapping, data, batchSize, epochs, maxSteps, optimizer, ' +
+        'stages[1].options.assistant[0].numLayers: expected an integer >= 1, got 0',
+        "stages[1].options.epoch: unknown key (did you mean 'epochs'?); allowed: name, teacher, student, assistant, " +
+          'assistantOptions, assistantStage, studentStage, losses, mapping, data, batchSize, epochs, maxSteps, optimizer, ' +
           'seed, evaluation, checkpoint, callbacks, mlm',
       ]);
   });

@@ -74,10 +74,10 @@ const partialStageFields = z.strictObject(
 const stage = z.strictObject({ name, teacher: modelRef.optional(), student: modelRef, ...stageFields });
 
 const assistantShape = z.strictObject({
-  num_hidden_layers: z.int().min(1),
-  hidden_size: z.int().min(1),
-  num_attention_heads: z.int().min(1).optional(),
-  intermediate_size: z.int().min(1).optional(),
+  numLayers: z.int().min(1),
+  hiddenSize: z.int().min(1),
+  numHeads: z.int().min(1).optional(),
+  intermediateSize: z.int().min(1).optional(),
 });
 const assistant = dispatch<'auto' | 'none' | AssistantShapeDef[]>((v) =>
   (Array.isArray(v) ? z.array(assistantShape) : z.enum(['auto', 'none'])));
@@ -85,7 +85,7 @@ const teacherAssistant = z.strictObject({
   use: z.literal('teacher-assistant'),
   options: z.strictObject({
     name: name.optional(), teacher: modelRef, student: modelRef, assistant: assistant.optional(),
-    teacherConfig: options.optional(), studentConfig: options.optional(), assistantOptions: options.optional(),
+    assistantOptions: options.optional(),
     assistantStage: partialStageFields.optional(), studentStage: partialStageFields.optional(),
     ...stageFields,
   }),

@@ -55,12 +55,14 @@ export interface StageDef extends StageFieldsDef {
   student: ModelRefDef;
 }
 
-/** One assistant shape (BERT config keys over the teacher's config). */
+/** One assistant's sizes; the teacher's model plugin builds a model like the teacher with them. */
 export interface AssistantShapeDef {
-  num_hidden_layers: number;
-  hidden_size: number;
-  num_attention_heads?: number;
-  intermediate_size?: number;
+  numLayers: number;
+  hiddenSize: number;
+  /** @default chosen by the chain (the student's or teacher's heads) */
+  numHeads?: number;
+  /** @default chosen by the chain */
+  intermediateSize?: number;
 }
 
 /** The options of a `{ use: 'teacher-assistant' }` entry. */
@@ -69,8 +71,6 @@ export interface TeacherAssistantDef extends StageFieldsDef {
   teacher: ModelRefDef;
   student: ModelRefDef;
   assistant?: 'auto' | 'none' | AssistantShapeDef[];
-  teacherConfig?: Record<string, unknown>;
-  studentConfig?: Record<string, unknown>;
   assistantOptions?: Record<string, unknown>;
   assistantStage?: Partial<StageFieldsDef>;
   studentStage?: Partial<StageFieldsDef>;

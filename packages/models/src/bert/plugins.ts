@@ -1,6 +1,7 @@
 import { DistilleryError, defineStudentPlugin, defineTeacherPlugin } from '@distillery/core';
 import type { ModelEnv } from '@distillery/core';
 import { BertModel } from './bert-model.js';
+import { describeBert, resizeBert } from './describe.js';
 import type { BertConfigInput, BertHead } from './config.js';
 import { loadBertFromHf } from './hf-checkpoint.js';
 import { initFromTeacher } from './init-from-teacher.js';
@@ -63,6 +64,7 @@ async function build(options: BertStudentOptions, env: ModelEnv, who: string): P
 export const bertTeacher = defineTeacherPlugin<BertTeacherOptions>({
   name: 'bert',
   optionKeys: TEACHER_KEYS,
+  describe: describeBert, resize: resizeBert,
   async create(options, env) {
     const model = await build(options, env, "teacher plugin 'bert'");
     env.logger.info(`teacher ${model.name}: ${model.parameterCount()} parameters`);
@@ -75,6 +77,7 @@ export const bertTeacher = defineTeacherPlugin<BertTeacherOptions>({
 export const bertStudent = defineStudentPlugin<BertStudentOptions>({
   name: 'bert',
   optionKeys: [...TEACHER_KEYS, 'initFromTeacher'],
+  describe: describeBert, resize: resizeBert,
   async create(options, env) {
     const model = await build(options, env, "student plugin 'bert'");
     env.logger.info(`student ${model.name}: ${model.parameterCount()} parameters`);
