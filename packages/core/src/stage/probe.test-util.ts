@@ -7,22 +7,25 @@ import type { BatchSource, DistillationLoss, Feature, ModelInfo, ModelOutputs, S
 
 let probes = 0;
 const LOGITS: ReadonlySet<Feature> = new Set(['logits']);
+const WITH_HIDDEN: ReadonlySet<Feature> = new Set(['logits', 'hidden']);
 
 /**
  * Logits are the same row w + b for every example ([B, C]): w is [1, C] (rank 2, so AdamW decays
  * it by default), b is [C] (rank 1, never decayed). The gradient of a loss over the batch mean of
- * the logits is the same for w and b.
+ * the logits is the same for w and b. With `hidden`, it also emits hidden = [logits as [B, 1, C]]
+ * (a feature a loss can train without reading the head's logits).
  */
 export class Probe implements Student {
   readonly name: string;
   readonly info: ModelInfo;
-  readonly emits = LOGITS;
+  readonly emits: ReadonlySet<Feature>;
   readonly w: tf.Variable;
   readonly b: tf.Variable;
   readonly trainableVariables: tf.Variable[];
 
-  constructor(w0: number[], b0: number[] = w0.map(() => 0)) {
+  constructor(w0: number[], b0: number[] = w0.map(() => 0), { hidden = false }: { hidden?: boolean } = {}) {
     const id = ++probes;
+    this.emits = hidden ? WITH_HIDDEN : LOGITS;
     this.w = tf.tidy(() => tf.variable(tf.tensor2d([w0]), true, `probe${id}/w`));
     this.b = tf.tidy(() => tf.variable(tf.tensor1d(b0), true, `probe${id}/b`));
     this.trainableVariables = [this.w, this.b];
@@ -30,8 +33,11 @@ export class Probe implements Student {
     this.info = { numLayers: 1, hiddenSize: w0.length, numHeads: 1, numLabels: w0.length };
   }
 
-  forward(batch: { inputIds: tf.Tensor2D }): ModelOutputs {
-    return tf.tidy(() => ({ logits: tf.add(tf.matMul(tf.ones([batch.inputIds.shape[0], 1]), this.w), this.b) }));
+  forward(batch: { inputIds: tf.Tensor2D }, features: ReadonlySet<Feature> = LOGITS): ModelOutputs {
+    return tf.tidy(() => {
+      const logits = tf.add(tf.matMul(tf.ones([batch.inputIds.shape[0], 1]), this.w), this.b);
+      return features.has('hidden') ? { logits, hidden: [tf.expandDims(logits, 1)] } : { logits };
+    });
   }
 
   /** w and b as plain numbers. */
@@ -45,7 +51,7 @@ export class Probe implements Student {
   }
 
   asTeacher(): Teacher {
-    return { name: this.name, info: this.info, emits: this.emits, forward: (b) => this.forward(b) };
+    return { name: this.name, info: this.info, emits: this.emits, forward: (b, f) => this.forward(b, f) };
   }
 
   dispose(): void {
@@ -53,10 +59,10 @@ export class Probe implements Student {
   }
 }
 
-/** `size` one-token examples; labels when given (one per example, or one for all). */
+/** `size` one-token examples (token i + 1 for example i); labels when given (one per example, or one for all). */
 export function probeData(size: number, labels?: number | number[]): BatchSource {
   return arraySource({
-    inputIds: Array.from({ length: size }, () => [1]),
+    inputIds: Array.from({ length: size }, (_, i) => [i + 1]),
     ...(labels === undefined ? {} : { labels: Array.isArray(labels) ? labels : Array.from({ length: size }, () => labels) }),
   });
 }
@@ -81,6 +87,29 @@ export function squareLoss(name: string): DistillationLoss {
     compute: ({ student }) => {
       const total = tf.tidy(() => tf.addN(Array.from({ length: student.logits!.shape[1]! }, (_, j) => tf.square(column(student.logits!, j))))) as tf.Scalar;
       return { total, terms: { sq: tf.clone(total) } };
+    },
+  };
+}
+
+/** mean over rows and columns of (teacher hidden − student hidden)² (last layer); reads no logits. */
+export function hiddenLoss(name: string): DistillationLoss {
+  const HIDDEN: ReadonlySet<Feature> = new Set(['hidden']);
+  return {
+    name, teacherFeatures: HIDDEN, studentFeatures: HIDDEN, variables: [],
+    compute: ({ teacher, student }) => {
+      const total = tf.tidy(() => tf.mean(tf.squaredDifference(teacher.hidden!.at(-1)!, student.hidden!.at(-1)!))) as tf.Scalar;
+      return { total, terms: {} };
+    },
+  };
+}
+
+/** mean over the batch of (token id) · logits[:, 0]: a value that depends on which examples a batch holds. */
+export function tokenLoss(name: string): DistillationLoss {
+  return {
+    name, teacherFeatures: new Set(), studentFeatures: LOGITS, variables: [],
+    compute: ({ student, batch }) => {
+      const total = tf.tidy(() => tf.mean(tf.mul(tf.cast(tf.reshape(batch.inputIds, [-1]), 'float32'), tf.reshape(tf.slice(student.logits!, [0, 0], [-1, 1]), [-1])))) as tf.Scalar;
+      return { total, terms: {} };
     },
   };
 }
