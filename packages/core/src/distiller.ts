@@ -15,12 +15,15 @@ export { plainConfig } from './stage/checkpoints.js';
 
 /** How a stage ended. */
 export interface StageResult {
+  /** The stage's name. */
   stage: string;
+  /** 'interrupted' when the run's signal stopped it before its last step. */
   status: 'completed' | 'interrupted';
   /** Optimizer steps completed. */
   steps: number;
   /** Every evaluation (one per finished epoch, or every `evaluation.every` steps). */
   history: CheckpointState['history'];
+  /** The best evaluation, when the stage evaluated. */
   best?: CheckpointState['best'];
   /** The last step's weighted loss. */
   finalLoss?: number;

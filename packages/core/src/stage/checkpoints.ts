@@ -12,12 +12,15 @@ export interface StageProgress {
   step: number;
   /** Every evaluation so far. */
   history: CheckpointState['history'];
+  /** The best evaluation so far. */
   best?: CheckpointState['best'];
 }
 
 /** Where in the data the next step starts: a 0-based epoch and the batches of it already done. */
 export interface Position {
+  /** 0-based epoch. */
   epoch: number;
+  /** Batches of that epoch already trained on. */
   batchInEpoch: number;
 }
 
@@ -27,7 +30,9 @@ export interface Position {
  * student's own export). Without a dir, nothing is written and nothing resumes.
  */
 export class StageCheckpoints {
+  /** `<dir>/last`, when the stage has a checkpoint dir. */
   readonly lastDir: string | undefined;
+  /** `<dir>/best`, when the stage has a checkpoint dir. */
   readonly bestDir: string | undefined;
   /** The `last/` folder on disk (written or resumed from in this run), if any. */
   lastWritten: string | undefined;

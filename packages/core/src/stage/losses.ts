@@ -8,7 +8,9 @@ import type { DistillationLoss, Feature, Student, Teacher } from '../types.js';
 export interface BoundLoss {
   /** The loss's name, `name#2` for the second of the same name: the key of its terms in logs. */
   label: string;
+  /** Multiplies the loss's total in the objective. */
   weight: number;
+  /** The loss itself. */
   loss: DistillationLoss;
   /** Created here from a plugin (so disposed here), rather than handed in ready-made. */
   owned: boolean;

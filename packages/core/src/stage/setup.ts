@@ -11,24 +11,35 @@ import { buildLosses, checkFeatures, disposeLosses, stageError, unionOf, type Bo
 
 /** How many steps a stage runs and in which order it reads its data. */
 export interface StagePlan {
+  /** Seeds data order, dropout and learnable loss parts. */
   seed: number;
+  /** Training examples per step. */
   batchSize: number;
+  /** The training data. */
   train: BatchSource;
   /** The batches (example indices) of a 0-based epoch. */
   epochBatches(epoch: number): number[][];
+  /** Batches in every epoch. */
   stepsPerEpoch: number;
+  /** Steps of the whole stage (maxSteps, else epochs · stepsPerEpoch). */
   totalSteps: number;
+  /** Epochs begun, the last possibly cut short by maxSteps. */
   epochs: number;
 }
 
 /** A stage ready to train: its plan, losses, trainable variables, optimizer, schedule and clipping. */
 export interface StageSetup extends StagePlan {
+  /** What the loss plugins were told (both models' info, mapping, seed, logger). */
   env: PluginEnv;
+  /** The stage's losses, in config order. */
   losses: BoundLoss[];
+  /** Every feature a loss reads from the teacher. */
   teacherFeatures: ReadonlySet<Feature>;
+  /** Every feature a loss reads from the student. */
   studentFeatures: ReadonlySet<Feature>;
   /** The student's variables then the losses' own, with the keys checkpoints store them under. */
   variables: { key: string; variable: tf.Variable }[];
+  /** AdamW over `variables`. */
   optimizer: AdamW;
   /** Global-norm clipping threshold; 0 turns clipping off. */
   clipNorm: number;

@@ -14,14 +14,19 @@ export interface StepValues {
   terms: Record<string, number>;
   /** Global gradient norm before clipping. */
   gradNorm: number;
+  /** The rate the update used. */
   learningRate: number;
 }
 
 /** What a step needs besides its batch. */
 export interface StepContext {
+  /** The stage's name, for errors. */
   stage: string;
+  /** The stage's losses, variables, optimizer, clipping and schedule. */
   setup: StageSetup;
+  /** The model trained. */
   student: Student;
+  /** The frozen teacher, when the stage has one. */
   teacher?: Teacher;
   /** The `last/` checkpoint on disk, named when a step fails. */
   lastCheckpoint(): string | undefined;
