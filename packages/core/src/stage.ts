@@ -43,8 +43,8 @@ export interface OptimizerConfig {
   warmupRatio?: number;
 }
 
-/** Metric that picks the best checkpoint. */
-export type MetricName = 'accuracy' | 'f1' | 'mcc' | 'mse';
+/** Metric that picks the best checkpoint; 'loss' is the stage's weighted losses on the validation set. */
+export type MetricName = 'accuracy' | 'f1' | 'mcc' | 'mse' | 'loss';
 
 /** One stage of a pipeline: a teacher teaches a student through weighted losses. */
 export interface StageConfig {
@@ -67,9 +67,17 @@ export interface StageConfig {
   /** Seeds data order, dropout and learnable loss parts. @default 42 */
   seed?: number;
   evaluation?: {
-    /** @default 'accuracy' ('mse' for a one-output head) */
+    /**
+     * 'accuracy' ('mse' for a one-output head); 'loss' (lower is better) when no loss reads the
+     * student's logits, since the head is then not trained. @default 'accuracy'
+     */
     metric?: MetricName;
-    /** Restore the best epoch's weights when the stage ends. @default true */
+    /**
+     * When to evaluate: at each epoch's end, or after every N steps (and after the last step) instead.
+     * With a step count, `last/` is also written at each evaluation, so a long epoch is not lost. @default 'epoch'
+     */
+    every?: number | 'epoch';
+    /** Restore the best evaluation's weights when the stage ends. @default true */
     keepBest?: boolean;
     /** @default the training batch size */
     batchSize?: number;

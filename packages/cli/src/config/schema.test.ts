@@ -50,7 +50,7 @@ describe('parsePipelineConfig: the schema', () => {
       .toEqual([
         'backend: expected one of "auto", "tensorflow", "wasm", "cpu", got "gpu"',
         'stages[1].optimizer.schedule: expected one of "linear", "constant", got "cosine"',
-        'stages[1].evaluation.metric: expected one of "accuracy", "f1", "mcc", "mse", got "auc"',
+        'stages[1].evaluation.metric: expected one of "accuracy", "f1", "mcc", "mse", "loss", got "auc"',
       ]);
     expect(problems((c) => { c.stages[1].losses = []; c.stages[0].data = 'train'; delete c.stages[0].losses; }))
       .toEqual([
@@ -63,6 +63,16 @@ describe('parsePipelineConfig: the schema', () => {
       'stages[0].name: expected a non-empty string',
       'stages[1].losses[0].use: expected a string, got 3',
     ]);
+  });
+
+  it("evaluation.every: 'epoch' or a step count", () => {
+    for (const every of ['epoch', 50]) {
+      const config = base();
+      config.stages[1].evaluation = { every, metric: 'loss' };
+      expect(parsePipelineConfig(config, { baseDir: '/work/project' }).stages[1]).toMatchObject({ evaluation: { every, metric: 'loss' } });
+    }
+    expect(problems((c) => { c.stages[1].evaluation = { every: 0 }; })).toEqual(['stages[1].evaluation.every: expected an integer >= 1, got 0']);
+    expect(problems((c) => { c.stages[1].evaluation = { every: 'step' }; })).toEqual(['stages[1].evaluation.every: expected "epoch", got "step"']);
   });
 
   it('unknown keys, one error each, with the allowed keys and a likely meant one', () => {

@@ -42,7 +42,9 @@ const optimizer = z.strictObject({
   warmupRatio: z.number().min(0).max(1).optional(),
 });
 const evaluation = z.strictObject({
-  metric: z.enum(['accuracy', 'f1', 'mcc', 'mse']).optional(),
+  metric: z.enum(['accuracy', 'f1', 'mcc', 'mse', 'loss']).optional(),
+  // A string can only mean 'epoch': its error then names that, not both branches.
+  every: dispatch<number | 'epoch'>((v) => (typeof v === 'string' ? z.literal('epoch') : z.int().min(1))).optional(),
   keepBest: z.boolean().optional(),
   batchSize: z.int().min(1).optional(),
 });

@@ -41,7 +41,7 @@ export interface StageFieldsDef {
   maxSteps?: number;
   optimizer?: OptimizerConfig;
   seed?: number;
-  evaluation?: { metric?: MetricName; keepBest?: boolean; batchSize?: number };
+  evaluation?: { metric?: MetricName; every?: number | 'epoch'; keepBest?: boolean; batchSize?: number };
   /** `dir` absent: the CLI puts checkpoints in its run folder; elsewhere none are written. */
   checkpoint?: { dir?: string; everySteps?: number; resume?: boolean };
   callbacks?: PluginRefDef[];
