@@ -7,7 +7,7 @@ import { DistilleryError } from './errors.js';
 import { supervised } from './losses/supervised.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { builtinMappings } from './mappings.js';
-import type { ModelEnv, Plugin, PluginKind } from './plugins.js';
+import type { ModelEnv, Plugin, PluginKind, StageEnv } from './plugins.js';
 import { checkOptionKeys, PluginRegistry } from './registry.js';
 import type { ModelRef, PluginRef, ResolvedStage, StageConfig } from './stage.js';
 import {
@@ -107,6 +107,11 @@ export class Distillery {
     return this;
   }
 
+  /** What stage plugins are told when they expand. */
+  stageEnv(): StageEnv {
+    return { plugins: (kind) => this.plugins.list(kind), logger: this.logger };
+  }
+
   /** Runs one stage on its own. */
   async runStage(stage: StageConfig, options: RunOptions = {}): Promise<StageResult & { student: Student }> {
     const result = await this.run([stage], options);
@@ -122,7 +127,7 @@ export class Distillery {
       if (typeof ref.use !== 'string') throw new DistilleryError(`pipeline[${i}]: expected a stage or { use: <stage plugin> }`, 'config');
       const plugin = this.plugins.get('stage', ref.use);
       checkOptionKeys(plugin, ref.options, `pipeline[${i}]`);
-      stages.push(...plugin.create(ref.options ?? {}));
+      stages.push(...plugin.create(ref.options ?? {}, this.stageEnv()));
     });
     const names = new Set<string>();
     for (const s of stages) {

@@ -11,7 +11,7 @@ export {
   defineCallbackPlugin, defineLossPlugin, defineMappingPlugin, defineStagePlugin, defineStudentPlugin, defineTeacherPlugin,
 } from './plugins.js';
 export type {
-  CallbackPlugin, DescribeEnv, LossPlugin, MappingPlugin, ModelDescription, ModelEnv, ModelShape, Plugin, PluginEnv, PluginKind, StagePlugin,
+  CallbackPlugin, DescribeEnv, LossPlugin, MappingPlugin, ModelDescription, ModelEnv, ModelShape, Plugin, PluginEnv, PluginKind, StageEnv, StagePlugin,
   StudentPlugin, TeacherPlugin,
 } from './plugins.js';
 export {

@@ -106,7 +106,14 @@ export interface CallbackPlugin<O = Record<string, unknown>> extends PluginBase<
 }
 /** Expands into one or more pipeline stages (e.g. a teacher-assistant chain). */
 export interface StagePlugin<O = Record<string, unknown>> extends PluginBase<'stage'> {
-  create(options: O): StageConfig[];
+  create(options: O, env: StageEnv): StageConfig[];
+}
+
+/** What a stage plugin's create() is told: the Distillery's registered plugins (e.g. the model plugins a chain builds with). */
+export interface StageEnv {
+  /** Registered plugins of one kind, in registration order. */
+  plugins(kind: 'teacher' | 'student'): readonly (TeacherPlugin<any> | StudentPlugin<any>)[];
+  logger: Logger;
 }
 
 /** Any plugin. */

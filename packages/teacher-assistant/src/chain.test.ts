@@ -165,4 +165,13 @@ describe("the 'teacher-assistant' stage plugin", () => {
     expect(() => distillery.expand([{ use: 'teacher-assistant', options: { ...refs, losses, data, epoch: 1 } }]))
       .toThrow("pipeline[0]: unknown option 'epoch' for stage plugin 'teacher-assistant'");
   });
+
+  it("builds with the Distillery's registered model plugins when 'plugins' is not given", () => {
+    const bare = createDistillery({ logger: silentLogger, plugins: [teacherAssistantPlugin] });
+    const entry = { use: 'teacher-assistant', options: { ...refs, teacher: { stage: 'finetune' }, teacherAs: refs.teacher, losses, data, logger } };
+    const finetune: StageConfig = { name: 'finetune', student: refs.teacher, losses: [{ use: 'supervised' }], data };
+    expect(() => bare.expand([finetune, entry])).toThrow("its plugin 'bert' is not");
+    const withModels = createDistillery({ logger: silentLogger, plugins: [teacherAssistantPlugin, ...plugins] });
+    expect(withModels.expand([finetune, entry]).map((s) => s.name)).toEqual(['finetune', 'ta-assistant-1', 'ta-student']);
+  });
 });

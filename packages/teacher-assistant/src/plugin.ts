@@ -8,5 +8,8 @@ import { TEACHER_ASSISTANT_OPTION_KEYS, teacherAssistant, type TeacherAssistantO
 export const teacherAssistantPlugin = defineStagePlugin<TeacherAssistantOptions>({
   name: 'teacher-assistant',
   optionKeys: TEACHER_ASSISTANT_OPTION_KEYS,
-  create: (options) => teacherAssistant(options),
+  // The chain sizes its ends and builds assistants through the Distillery's registered model plugins.
+  create: (options, env) => teacherAssistant({
+    plugins: [...env.plugins('teacher'), ...env.plugins('student')], logger: env.logger, ...options,
+  }),
 });

@@ -61,7 +61,7 @@ export class StageBuilder {
     this.checkKeys(plugin, opts, joinPath(at, 'options'));
     let made: StageConfig[];
     try {
-      made = plugin.create(opts);
+      made = plugin.create(opts, this.distillery.stageEnv());
     } catch (error) {
       throw fromPluginError(error, joinPath(at, 'options'), opts, at);
     }
@@ -119,9 +119,8 @@ export class StageBuilder {
     const teacherKnown = this.known(teacherRef, 'teacher', undefined, joinPath(o, 'teacher'));
     const studentRef = this.ref(student, joinPath(o, 'student'));
     const studentKnown = this.known(studentRef, 'student', teacherKnown.description, joinPath(o, 'student'));
-    const plugins = (['teacher', 'student'] as const).flatMap((kind) => this.distillery.plugins.list(kind));
     const options: Record<string, unknown> = {
-      ...this.fields(fields, o), teacher: teacherRef, student: studentRef, logger: this.logger, plugins,
+      ...this.fields(fields, o), teacher: teacherRef, student: studentRef, logger: this.logger,
       ...(name === undefined ? {} : { name }),
       ...(assistant === undefined ? {} : { assistant }),
       ...(assistantOptions === undefined ? {} : { assistantOptions }),
@@ -134,7 +133,7 @@ export class StageBuilder {
     const plugin = this.plugin('stage', 'teacher-assistant', joinPath(at, 'use'));
     let made: StageConfig[];
     try {
-      made = plugin.create(options);
+      made = plugin.create(options, this.distillery.stageEnv());
     } catch (error) {
       // The chain names a bad assistant as assistant[k]: point at it.
       const k = /\bassistant\[(\d+)\]/.exec((error as Error).message ?? '');
