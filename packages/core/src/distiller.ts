@@ -9,6 +9,7 @@ import { StageEvents } from './stage/events.js';
 import { stageError } from './stage/losses.js';
 import { disposeSetup, setupStage } from './stage/setup.js';
 import { trainStep } from './stage/step.js';
+import { trainingTeacher } from './stage/teacher-cache.js';
 import { LoggerToken, StageToken } from './tokens.js';
 
 export { plainConfig } from './stage/checkpoints.js';
@@ -42,7 +43,8 @@ export interface RunOptions {
 }
 
 /**
- * Runs one stage: set-up (stage/setup.ts), resume (stage/checkpoints.ts), then per batch a training
+ * Runs one stage: set-up (stage/setup.ts), resume (stage/checkpoints.ts), the teacher the steps read
+ * (stage/teacher-cache.ts: the live one, or what `teacherCache` serves), then per batch a training
  * step (stage/step.ts) → callbacks → evaluation and best-keeping when due (stage/evaluation.ts) →
  * `last/` at an epoch's end, every `checkpoint.everySteps`, at step-count evaluations and on interrupt.
  */
@@ -67,7 +69,6 @@ export class Distiller {
       const start = await checkpoints.resume();
       await evaluation.loadBest();
       const { stepsPerEpoch, totalSteps } = setup;
-      const started = Date.now();
       let finalLoss: number | undefined;
       const result = (status: StageResult['status']): StageResult => ({
         stage: config.name, status, steps: progress.step, history: progress.history, best: progress.best, finalLoss,
@@ -77,7 +78,10 @@ export class Distiller {
         stage: config.name, totalSteps, startStep: progress.step, epochs: setup.epochs, teacher: teacher?.name, student: student.name,
       }, { teacher, student });
       evaluation.announce();
-      const stepContext = { stage: config.name, setup, student, teacher, lastCheckpoint: () => checkpoints.lastWritten };
+      // Asked only now: a stage resumed complete trains nothing, so it builds no cache.
+      const served = progress.step < totalSteps ? await trainingTeacher(this.stage, setup) : { teacher, train: setup.train };
+      const stepContext = { stage: config.name, setup, student, teacher: served.teacher, lastCheckpoint: () => checkpoints.lastWritten };
+      const started = Date.now();
 
       for (let epoch = start.epoch; epoch < setup.epochs && progress.step < totalSteps; epoch++) {
         const batches = setup.epochBatches(epoch);
@@ -85,7 +89,7 @@ export class Distiller {
           throw stageError(config.name, `data.train gives ${batches.length} batches in epoch ${epoch + 1} but ${stepsPerEpoch} in epoch 1`);
         }
         for (let b = epoch === start.epoch ? start.batchInEpoch : 0; b < stepsPerEpoch && progress.step < totalSteps; b++) {
-          const values = trainStep(stepContext, setup.train.batch(batches[b]), progress.step + 1);
+          const values = trainStep(stepContext, served.train.batch(batches[b]), progress.step + 1);
           const step = ++progress.step;
           finalLoss = values.loss;
           await events.emit('onStep', { stage: config.name, step, totalSteps, epoch, ...values, elapsedMs: Date.now() - started });

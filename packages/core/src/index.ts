@@ -22,7 +22,10 @@ export { createDistillery, Distillery, Pipeline } from './distillery.js';
 export type { DistilleryOptions, PipelineEntry, PipelineResult } from './distillery.js';
 export { Distiller, plainConfig } from './distiller.js';
 export type { RunOptions, StageResult } from './distiller.js';
-export type { LossSpec, MetricName, ModelRef, OptimizerConfig, PluginRef, ResolvedStage, StageConfig } from './stage.js';
+export type {
+  LossSpec, MetricName, ModelRef, OptimizerConfig, PluginRef, ResolvedStage, StageConfig, TeacherCacheHook, TeacherCacheRequest,
+  TeacherCacheServed,
+} from './stage.js';
 export {
   builtinMappings, explicit, explicitMapping, hasEmbeddingEntry, last, lastLayer, lastLayerMapping, lastMapping,
   skip, skipMapping, uniform, uniformMapping,

@@ -53,6 +53,7 @@ const CHAIN_KEYS = [
 ] as const;
 const STAGE_KEYS = [
   'losses', 'mapping', 'data', 'batchSize', 'epochs', 'maxSteps', 'optimizer', 'seed', 'evaluation', 'checkpoint', 'callbacks',
+  'teacherCache',
 ] as const;
 
 /** Every option key teacherAssistant() understands. */
