@@ -12,6 +12,7 @@ import { Progress } from './progress.js';
 import { compareModels } from './report/compare.js';
 import { RUN_FILES, writeReport } from './report/index.js';
 import { selectCliBackend } from './internals/backend.js';
+import { logitsCache, teacherWeights } from './internals/logits-cache.js';
 
 /** Options of runPipeline. */
 export interface RunPipelineOptions {
@@ -36,6 +37,12 @@ export interface RunPipelineOptions {
   compare?: boolean;
   /** The report's title. @default 'Distillery run' */
   title?: string;
+  /**
+   * Stages whose losses read only the teacher's logits, on data that is not MLM-masked, read them
+   * from a cache under `<out>/cache/`, built on the stage's first step and reused by later runs and
+   * `--resume`. A stage's own `teacherCache` wins (`false`: the live teacher). @default true
+   */
+  teacherCache?: boolean;
   /** Recorded in metrics.jsonl and run.json: the pipeline file and the command line. */
   pipeline?: string;
   command?: string;
@@ -51,6 +58,8 @@ export interface StageOutcome {
   checkpoint: string;
   /** The folder the student was saved to (completed stages). */
   student?: string;
+  /** Wall time of the stage, from its start to its end, summed over this run's invocations (resumes). */
+  wallSeconds?: number;
 }
 
 /** What runPipeline did. */
@@ -69,7 +78,13 @@ export interface RunPipelineResult {
  * `checkpoint.dir`, else `<out>/checkpoints/<stage>`), events go to `<out>/metrics.jsonl` and to
  * `progress`, each completed stage's student is saved to `<out>/students/<stage>` and measured
  * against its teacher, and `<out>/report.html` is written at the end (also after an interrupt or
- * a failure, from what was logged).
+ * a failure, from what was logged). Each stage's wall time goes to metrics.jsonl (its `stage-end`
+ * record) and run.json.
+ *
+ * Teacher cache (`teacherCache`, on by default): a stage whose losses read only the teacher's
+ * logits, on training data that is not MLM-masked, reads them from `<out>/cache/logits-<key>`,
+ * built when its first step is due and reused as long as the teacher's weights and the training
+ * inputs are the same (internals/logits-cache.ts); evaluation and the comparison run the live teacher.
  *
  * Resuming sets `checkpoint.resume` on every stage. A completed stage's `last/` checkpoint is at
  * its final step, so core's Distiller trains nothing, reloads the weights and restores the best
@@ -83,7 +98,8 @@ export interface RunPipelineResult {
  */
 export async function runPipeline(options: RunPipelineOptions): Promise<RunPipelineResult> {
   const {
-    distillery, resume = false, force = false, backend = 'auto', signal, report = true, compare = true, title, pipeline, command,
+    distillery, resume = false, force = false, backend = 'auto', signal, report = true, compare = true, teacherCache = true, title,
+    pipeline, command,
   } = options;
   const progress = options.progress ?? new Progress({ stream: { write: () => true }, tty: false });
   const out = path.resolve(options.out);
@@ -103,6 +119,12 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
 
   // Each stage's models as core resolved them, handed over by onStageStart.
   const models = new Map<string, StageModels>();
+  const cacheHook = logitsCache({
+    root: path.join(out, 'cache'), logger: progress.logger, record: (r) => metrics.write({ event: 'teacher-cache', ...r }),
+    weights: (teacher) => teacherWeights(teacher, stageOf.get(teacher)),
+  });
+  // The earlier student behind each `{ stage }` teacher, filled in when the stage starts.
+  const stageOf = new WeakMap<Teacher, Student>();
 
   try {
     await selectCliBackend(backend, progress.logger);
@@ -111,6 +133,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
     const instrumented: StageConfig[] = stages.map((stage, index) => ({
       ...stage,
       checkpoint: { ...stage.checkpoint, dir: checkpointDir.get(stage.name)!, resume: resume || stage.checkpoint?.resume === true },
+      teacherCache: typeof stage.teacherCache === 'function' || stage.teacherCache === false || !teacherCache ? stage.teacherCache : cacheHook,
       callbacks: [
         ...(stage.callbacks ?? []),
         metrics.callback(index, stages.length),
@@ -149,6 +172,8 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
       onStageStart: (e, stageModels) => {
         totalSteps = e.totalSteps;
         models.set(stage.name, stageModels);
+        const earlier = isStageRef(stage.teacher) ? models.get(stage.teacher.stage)?.student : undefined;
+        if (earlier && stageModels.teacher) stageOf.set(stageModels.teacher, earlier);
         outcomes.delete(stage.name);
       },
       onCheckpoint: (e) => {
@@ -157,7 +182,10 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
         }
       },
       onStageEnd: async (e) => {
-        const outcome: StageOutcome = { stage: stage.name, status: e.status, step: e.step, totalSteps, checkpoint: checkpointDir.get(stage.name)! };
+        const outcome: StageOutcome = {
+          stage: stage.name, status: e.status, step: e.step, totalSteps, checkpoint: checkpointDir.get(stage.name)!,
+          wallSeconds: metrics.wallSeconds(stage.name),
+        };
         outcomes.set(stage.name, outcome);
         if (e.status !== 'completed') return;
         const { student, teacher } = models.get(stage.name)!;

@@ -85,6 +85,8 @@ async function build(config: PipelineConfig, logger: Logger, extra: Plugin[], fi
   const origins = new Map<string, string>();
   config.stages.forEach((entry, i) => {
     for (const [stage, origin] of builder.entry(entry, i)) {
+      // The file's default, for stages (also those of stage plugins) that do not say.
+      if (stage.teacherCache === undefined && config.teacherCache !== undefined) stage.teacherCache = config.teacherCache;
       builder.check(stage, origin);
       stages.push(stage);
       origins.set(stage.name, origin.entry);

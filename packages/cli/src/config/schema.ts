@@ -69,6 +69,7 @@ const stageFields = {
   checkpoint: checkpoint.optional(),
   callbacks: z.array(pluginRef).optional(),
   mlm: mlm.optional(),
+  teacherCache: z.boolean().optional(),
 };
 const partialStageFields = z.strictObject(
   Object.fromEntries(Object.entries(stageFields).map(([k, s]) => [k, s.optional()])) as { [K in keyof typeof stageFields]: z.ZodOptional<(typeof stageFields)[K]> });
@@ -156,6 +157,7 @@ const pipeline = z.strictObject({
   seed: z.int().optional(),
   plugins: z.array(name).optional(),
   output: name.optional(),
+  teacherCache: z.boolean().optional(),
   models: z.record(z.string(), modelDef).optional(),
   data: z.record(z.string(), dataset).optional(),
   stages: z.array(stageEntry).min(1),
@@ -198,6 +200,7 @@ export function parsePipelineConfig(input: unknown, { baseDir = process.cwd(), f
     stages: raw.stages,
     baseDir: path.resolve(baseDir),
     ...(raw.description === undefined ? {} : { description: raw.description }),
+    ...(raw.teacherCache === undefined ? {} : { teacherCache: raw.teacherCache }),
   };
   const issues = checkNames(config);
   if (issues.length) throw new ConfigError(issues, { file });

@@ -46,6 +46,8 @@ export interface StageFieldsDef {
   checkpoint?: { dir?: string; everySteps?: number; resume?: boolean };
   callbacks?: PluginRefDef[];
   mlm?: MlmDef;
+  /** Read a logits-only stage's teacher logits from the run folder's cache (the CLI). @default the file's teacherCache, else true */
+  teacherCache?: boolean;
 }
 
 /** One stage as written in a file. */
@@ -142,6 +144,8 @@ export interface PipelineConfig {
   output?: string;
   /** Free text shown by tools. */
   description?: string;
+  /** Every stage's teacherCache unless the stage gives one. @default true (the CLI's) */
+  teacherCache?: boolean;
   models: Record<string, ModelDef>;
   data: Record<string, DatasetDef>;
   stages: (StageDef | StagePluginDef)[];
