@@ -168,3 +168,26 @@ describe('teacher-assistant entries', () => {
     expect(name.message).toBe("stages[1].options.name: a stage named 'x-student' already exists (stage 'x-student' of the teacher-assistant chain)");
   });
 });
+
+describe('teacherCache', () => {
+  const built = async (edit: (c: Config) => void) => {
+    const config = base();
+    edit(config);
+    return (await buildPipeline(parsePipelineConfig(config, { baseDir: tmp.dir }))).stages.map((s) => [s.name, s.teacherCache]);
+  };
+
+  it("the file's value is every stage's default, also in a chain; a stage's own value wins", async () => {
+    expect(await built(() => undefined)).toEqual([['finetune', undefined], ['distil', undefined]]);
+    expect(await built((c) => { c.teacherCache = false; c.stages[1].teacherCache = true; })).toEqual([['finetune', false], ['distil', true]]);
+    expect(await built((c) => {
+      c.teacherCache = false;
+      c.stages[1] = { use: 'teacher-assistant', options: { teacher: { stage: 'finetune' }, student: 'student', assistant: [{ numLayers: 2, hiddenSize: 12 }],
+        losses: [{ use: 'hinton' }], data: { train: 'train' }, studentStage: { teacherCache: true } } };
+    })).toEqual([['finetune', false], ['ta-assistant-1', false], ['ta-student', true]]);
+  });
+
+  it('must be true or false', async () => {
+    expect((await errorOf((c) => { c.stages[1].teacherCache = 'no'; })).message).toBe('stages[1].teacherCache: expected true or false, got "no"');
+    expect((await errorOf((c) => { c.teacherCache = 0; })).message).toBe('teacherCache: expected true or false, got 0');
+  });
+});

@@ -79,8 +79,8 @@ describe('parsePipelineConfig: the schema', () => {
     expect(problems((c) => { c.seeed = 1; c.stages[1].optimizer.lr = 1e-3; c.stages[1].epoch = 2; })).toEqual([
       'stages[1].optimizer.lr: unknown key; allowed: learningRate, weightDecay, beta1, beta2, epsilon, clipNorm, schedule, warmupSteps, warmupRatio',
       "stages[1].epoch: unknown key (did you mean 'epochs'?); allowed: name, teacher, student, losses, mapping, data, batchSize, " +
-        'epochs, maxSteps, optimizer, seed, evaluation, checkpoint, callbacks, mlm',
-      "seeed: unknown key (did you mean 'seed'?); allowed: description, backend, seed, plugins, output, models, data, stages",
+        'epochs, maxSteps, optimizer, seed, evaluation, checkpoint, callbacks, mlm, teacherCache',
+      "seeed: unknown key (did you mean 'seed'?); allowed: description, backend, seed, plugins, output, teacherCache, models, data, stages",
     ]);
     expect(problems((c) => { c.stages[1].losses[0].option = {}; })).toEqual([
       "stages[1].losses[0].option: unknown key (did you mean 'options'?); allowed: use, weight, options",
@@ -109,7 +109,7 @@ describe('parsePipelineConfig: the schema', () => {
         'stages[1].options.assistant[0].numLayers: expected an integer >= 1, got 0',
         "stages[1].options.epoch: unknown key (did you mean 'epochs'?); allowed: name, teacher, student, assistant, " +
           'assistantOptions, assistantStage, studentStage, losses, mapping, data, batchSize, epochs, maxSteps, optimizer, ' +
-          'seed, evaluation, checkpoint, callbacks, mlm',
+          'seed, evaluation, checkpoint, callbacks, mlm, teacherCache',
       ]);
   });
 
