@@ -119,12 +119,15 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
 
   // Each stage's models as core resolved them, handed over by onStageStart.
   const models = new Map<string, StageModels>();
+  // The earlier student behind each `{ stage }` teacher (its weights fingerprint the teacher), set when the stage starts.
+  const stageOf = new WeakMap<Teacher, Student>();
   const cacheHook = logitsCache({
     root: path.join(out, 'cache'), logger: progress.logger, record: (r) => metrics.write({ event: 'teacher-cache', ...r }),
     weights: (teacher) => teacherWeights(teacher, stageOf.get(teacher)),
   });
-  // The earlier student behind each `{ stage }` teacher, filled in when the stage starts.
-  const stageOf = new WeakMap<Teacher, Student>();
+  // A stage's own hook or `false` wins; `true` or nothing takes the CLI's unless the run turns it off.
+  const cacheOf = (stage: StageConfig) =>
+    (typeof stage.teacherCache === 'function' || stage.teacherCache === false || !teacherCache ? stage.teacherCache : cacheHook);
 
   try {
     await selectCliBackend(backend, progress.logger);
@@ -133,7 +136,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
     const instrumented: StageConfig[] = stages.map((stage, index) => ({
       ...stage,
       checkpoint: { ...stage.checkpoint, dir: checkpointDir.get(stage.name)!, resume: resume || stage.checkpoint?.resume === true },
-      teacherCache: typeof stage.teacherCache === 'function' || stage.teacherCache === false || !teacherCache ? stage.teacherCache : cacheHook,
+      teacherCache: cacheOf(stage),
       callbacks: [
         ...(stage.callbacks ?? []),
         metrics.callback(index, stages.length),
