@@ -8,10 +8,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AdamW, selectBackend, type Batch, type Feature } from '@distillery/core';
 import { hardLabelLoss, Rng } from '@distillery/core/kit';
 import { BertModel } from '@distillery/models';
+import { nativeKernels } from '@distillery/backend-native';
 
 const { values: args } = parseArgs({ options: { backend: { type: 'string', default: 'wasm' }, steps: { type: 'string', default: '20' } } });
 const steps = Number(args.steps);
-await selectBackend(args.backend as 'wasm' | 'cpu');
+// On wasm, the native kernels when their addon is built (the backend line says which).
+await selectBackend(args.backend as 'wasm' | 'cpu', { extensions: [nativeKernels()] });
 
 const B = 16, S = 128, V = 8000;
 const config = (layers: number, hidden: number, heads: number) => ({

@@ -61,15 +61,6 @@ export function makeBatch(seed = 7, shape: StepShape = WORKLOAD): Batch {
   };
 }
 
-/**
- * The teacher's [B, A_t, S, S] scores as the student's head count: TinyBERT compares heads one to one and
- * refuses 4 vs 2 heads, so teacher heads are averaged in consecutive groups (2 → 1 here). torch_step.py does the same.
- */
-function groupHeads(scores: tf.Tensor, heads: number): tf.Tensor {
-  const [B, A, S] = scores.shape;
-  return tf.mean(tf.reshape(scores, [B, heads, A / heads, S, S]), 2);
-}
-
 export interface Workload {
   teacher: BertModel;
   student: BertModel;
@@ -95,9 +86,10 @@ export function buildWorkload(shape: StepShape = WORKLOAD): Workload {
   }
   const teacher = new BertModel(bertConfig(WORKLOAD.teacher), { seed: 1 });
   const student = new BertModel(bertConfig(WORKLOAD.student), { seed: 2 });
-  const sHeads = WORKLOAD.student.heads;
   const hinton = hintonLoss({ temperature: WORKLOAD.temperature, hardWeight: 0, softLoss: 'kl' });
-  const tinybert = tinybertLoss({}, { teacherInfo: { ...teacher.info, numHeads: sHeads }, studentInfo: student.info, seed: 3 });
+  // 4 teacher heads for 2 student heads: the loss averages the teacher's heads in consecutive pairs (before r),
+  // as torch_step.py does by hand.
+  const tinybert = tinybertLoss({ teacherHeads: 'average' }, { teacherInfo: teacher.info, studentInfo: student.info, seed: 3 });
   const losses = [hinton, tinybert];
   const trainable = [...student.trainableVariables, ...tinybert.variables];
   const optimizer = new AdamW(trainable, { weightDecay: 0.01 });
@@ -108,10 +100,7 @@ export function buildWorkload(shape: StepShape = WORKLOAD): Workload {
 
   const step = (): number => {
     stepCount++;
-    const teacherOut = tf.tidy(() => {
-      const out = teacher.forward(batch, teacherFeatures);
-      return { ...out, attentionScores: out.attentionScores!.map((s) => groupHeads(s, sHeads)) } as tf.TensorContainer;
-    }) as ModelOutputs;
+    const teacherOut = tf.tidy(() => teacher.forward(batch, teacherFeatures) as tf.TensorContainer) as ModelOutputs;
     try {
       const { value, grads } = tf.variableGrads(() => {
         const studentOut = student.forward(batch, studentFeatures, { training: true, seed: stepCount });

@@ -1,9 +1,11 @@
 // Fine-tune a teacher on labels, then distil a 4x smaller student on an unlabelled transfer set.
 import { arraySource, createDistillery, evaluate, selectBackend } from '@distillery/core';
+import { nativeKernels } from '@distillery/backend-native';
 import { MlpClassifier, syntheticTask } from '@distillery/core/testing';
 import { hinton } from '@distillery/loss-hinton';
 
-await selectBackend('auto');
+// tfjs-node if installed, else WebAssembly (with the native kernels when their addon is built), else CPU.
+await selectBackend('auto', { extensions: [nativeKernels()] });
 const task = { numClasses: 4, vocabSize: 60, seqLength: 16, signal: 0.2 };
 const labelled = syntheticTask({ ...task, size: 3000, seed: 11 });
 const transfer = syntheticTask({ ...task, size: 3000, seed: 13 });

@@ -1,11 +1,11 @@
 // The addon checks every range against the heap before touching it: bad offsets, sizes and indices
 // throw instead of reading or writing outside the wasm memory.
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { loadAddon } from './internals/addon.js';
 import type { NativeAddon } from './internals/addon.js';
-import { native } from './kernels.test-util.js';
+import { describeNative } from './kernels.test-util.js';
 
-describe.skipIf(!native.available)('native addon bounds checks', () => {
+describeNative('native addon bounds checks', () => {
   const addon = (loadAddon() as { addon: NativeAddon }).addon;
   const heap = new ArrayBuffer(4096);
   const f = new Float32Array(heap);

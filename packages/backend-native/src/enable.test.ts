@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import { NATIVE_KERNELS, disableNativeKernels, enableNativeKernels } from './index.js';
-import { native } from './kernels.test-util.js';
+import { describeNative } from './kernels.test-util.js';
 
-describe.skipIf(!native.available)('enableNativeKernels', () => {
+describeNative('enableNativeKernels', () => {
   afterEach(() => { disableNativeKernels(); });
 
   it('replaces the wasm kernels in profile order, logs one line, and disableNativeKernels puts the originals back', () => {

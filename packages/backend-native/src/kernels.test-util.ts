@@ -5,10 +5,31 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 // tfjs-core alone registers no gradients (DESIGN.md); tfjs-layers would import this same module.
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import { describe, it } from 'vitest';
 import { disableNativeKernels, enableNativeKernels, nativeKernelsAvailable } from './index.js';
 
 export const native = nativeKernelsAvailable();
-if (!native.available) console.warn(`[backend-native tests] skipping native kernel tests: ${native.reason}`);
+
+/** Set by .ci/run where OpenBLAS is installed: the addon must then be built, and its tests must run, not skip. */
+const required = process.env.DISTILLERY_REQUIRE_NATIVE === '1';
+if (!native.available && !required) console.warn(`[backend-native tests] skipping native kernel tests: ${native.reason}`);
+
+/**
+ * describe() for tests that need the addon: skipped where it is not built, except under
+ * DISTILLERY_REQUIRE_NATIVE=1, where the block is one failing test that says why the addon is missing.
+ */
+export function describeNative(name: string, body: () => void): void {
+  if (native.available) describe(name, body);
+  else if (!required) describe.skip(name, body);
+  else {
+    const { reason } = native;
+    describe(name, () => {
+      it('needs the native addon', () => {
+        throw new Error(`DISTILLERY_REQUIRE_NATIVE=1 (OpenBLAS is installed) but the native kernels are not available: ${reason}`);
+      });
+    });
+  }
+}
 
 const silent = { info: () => {}, warn: () => {} };
 

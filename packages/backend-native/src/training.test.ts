@@ -4,9 +4,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AdamW } from '@distillery/core';
 import { embeddingLookup, hardLabelLoss, linear } from '@distillery/core/kit';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { disableNativeKernels, enableNativeKernels } from './index.js';
-import { native, randomValues } from './kernels.test-util.js';
+import { describeNative, randomValues } from './kernels.test-util.js';
 
 const B = 4, S = 16, H = 32, A = 2, F = 64, V = 50, C = 3;
 
@@ -51,7 +51,7 @@ function train(steps: number): { losses: number[]; tensorsPerStep: number[] } {
   return { losses, tensorsPerStep };
 }
 
-describe.skipIf(!native.available)('training with native kernels', () => {
+describeNative('training with native kernels', () => {
   it('gives the same losses over 10 steps (to 1e-4) as the plain wasm kernels, with flat live tensors', async () => {
     await tf.setBackend('wasm');
     disableNativeKernels();

@@ -8,7 +8,7 @@ export const USAGE = `usage: distillery <command> [options]
 
 commands:
   run <pipeline.yaml>          run every stage of a pipeline (progress, metrics.jsonl, checkpoints, report.html)
-  eval <model-dir> --data ...  accuracy / F1 / MCC of a model folder or checkpoint
+  eval <model-dir> --data ...  accuracy / macro-F1 / MCC (and per class) of a model folder or checkpoint
   export <model-dir> --format hf|tfjs --out <dir>
                                write a model or checkpoint as a Hugging Face or TensorFlow.js folder
   inspect <model-dir>          shape, parameter count, features it can emit, files

@@ -1,7 +1,10 @@
+import type { Student } from '@distillery/core';
 import { describe, expect, it } from 'vitest';
 import { formatDuration, Progress } from './progress.js';
 
 const start = { stage: 'kd', totalSteps: 100, startStep: 0, epochs: 2, student: 'bilstm(8x4)', teacher: 'bert(2x16)' };
+/** onStageStart's models (Progress reads only the event's names). */
+const models = { student: {} as Student };
 const step = (n: number) => ({
   stage: 'kd', step: n, totalSteps: 100, epoch: n > 50 ? 1 : 0, loss: 0.5, terms: { hinton: 0.5, 'hinton.soft': 0.25, 'hinton.hard': 0.75 },
   gradNorm: 1, learningRate: 1e-3, elapsedMs: n * 100,
@@ -18,7 +21,7 @@ describe('Progress', () => {
     let now = 0;
     const progress = new Progress({ stream, now: () => now });
     const cb = progress.callback(0, 2);
-    await cb.onStageStart!(start);
+    await cb.onStageStart!(start, models);
     for (let n = 1; n <= 3; n++) { now += 1000; await cb.onStep!(step(n)); }
     await cb.onEpochEnd!({ stage: 'kd', epoch: 0, step: 3, metrics: { accuracy: 0.75 }, isBest: true });
     now += 10; await cb.onStep!(step(4)); // within 100 ms of the last draw: drawn only when the stage ends
@@ -36,7 +39,7 @@ describe('Progress', () => {
     const stream = terminal(120);
     const progress = new Progress({ stream });
     const cb = progress.callback(1, 2);
-    await cb.onStageStart!(start);
+    await cb.onStageStart!(start, models);
     await cb.onStep!(step(50));
     const bar = stream.text.split('\r\x1b[2K')[1];
     expect(bar.length).toBeLessThanOrEqual(119);
@@ -47,12 +50,19 @@ describe('Progress', () => {
     const lines: string[] = [];
     const progress = new Progress({ stream: { write: (s: string) => lines.push(s) }, every: 25 });
     const cb = progress.callback(0, 1);
-    await cb.onStageStart!({ ...start, startStep: 40 });
+    await cb.onStageStart!({ ...start, startStep: 40 }, models);
     for (let n = 41; n <= 100; n++) await cb.onStep!({ ...step(n), elapsedMs: (n - 40) * 100 });
     expect(lines[0]).toContain('resuming after step 40');
     expect(lines.slice(1).map((l) => /step (\d+)\//.exec(l)?.[1])).toEqual(['50', '75', '100']);
     expect(lines[1]).toBe("stage 'kd' step 50/100 (50%) epoch 1/2 loss 0.5000 [hinton 0.5000, hinton.soft 0.2500, hinton.hard 0.7500] lr 1.00e-3 10.00 steps/s ETA 0:05\n");
     expect(lines.join('')).not.toContain('\x1b');
+  });
+
+  it('says a stage without teacher trains its model, rather than calling it a student', async () => {
+    const lines: string[] = [];
+    const cb = new Progress({ stream: { write: (s: string) => lines.push(s) } }).callback(0, 2);
+    await cb.onStageStart!({ ...start, stage: 'teacher', teacher: undefined, student: 'bert(4x256)' }, models);
+    expect(lines).toEqual(["stage 'teacher' (1/2): 100 steps over 2 epoch(s); trains bert(4x256) (no teacher)\n"]);
   });
 
   it('formats durations', () => {

@@ -1,4 +1,4 @@
-import type { Callback, Logger, StageStartEvent, StepEvent } from '@distillery/core';
+import { stageModelsText, type Callback, type Logger, type StageStartEvent, type StepEvent } from '@distillery/core';
 
 /** Where progress goes: process.stdout or anything with write() (tests pass a collector). */
 export interface OutputStream {
@@ -106,8 +106,7 @@ export class Progress {
         this.current = { start: e, index, count };
         const resumed = e.startStep >= e.totalSteps ? ', already complete: restored from its checkpoint'
           : e.startStep > 0 ? `, resuming after step ${e.startStep}` : '';
-        this.line(`stage '${e.stage}' (${index + 1}/${count}): ${e.totalSteps} steps over ${e.epochs} epoch(s)${resumed}; ` +
-          `student ${e.student}${e.teacher ? `, teacher ${e.teacher}` : ''}`);
+        this.line(`stage '${e.stage}' (${index + 1}/${count}): ${e.totalSteps} steps over ${e.epochs} epoch(s)${resumed}; ${stageModelsText(e)}`);
       },
       onStep: (e) => {
         if (!this.current) return;

@@ -2,8 +2,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  DistilleryError, hasCheckpoint, selectBackend, type BackendPreference, type Callback, type Distillery,
-  type PipelineEntry, type StageConfig, type Student, type Teacher,
+  DistilleryError, hasCheckpoint,
+  type BackendPreference, type Callback, type Distillery, type PipelineEntry, type StageConfig, type StageModels, type Student,
+  type Teacher,
 } from '@distillery/core';
 import { writeFileAtomic } from '@distillery/core/kit';
 import { saveTokenizerJson, type TokenizerJson } from '@distillery/models';
@@ -11,7 +12,8 @@ import { MetricsLog } from './metrics-log.js';
 import { Progress } from './progress.js';
 import { compareModels } from './report/compare.js';
 import { RUN_FILES, writeReport } from './report/index.js';
-import { recordModels } from './internals/record-models.js';
+import { selectCliBackend } from './internals/backend.js';
+import { logitsCache, teacherWeights } from './internals/logits-cache.js';
 
 /** Options of runPipeline. */
 export interface RunPipelineOptions {
@@ -36,6 +38,12 @@ export interface RunPipelineOptions {
   compare?: boolean;
   /** The report's title. @default 'Distillery run' */
   title?: string;
+  /**
+   * Stages whose losses read only the teacher's logits, on data that is not MLM-masked, read them
+   * from a cache under `<out>/cache/`, built on the stage's first step and reused by later runs and
+   * `--resume`. A stage's own `teacherCache` wins (`false`: the live teacher). @default true
+   */
+  teacherCache?: boolean;
   /** Recorded in metrics.jsonl and run.json: the pipeline file and the command line. */
   pipeline?: string;
   command?: string;
@@ -51,6 +59,8 @@ export interface StageOutcome {
   checkpoint: string;
   /** The folder the student was saved to (completed stages). */
   student?: string;
+  /** Wall time of the stage, from its start to its end, summed over this run's invocations (resumes). */
+  wallSeconds?: number;
 }
 
 /** What runPipeline did. */
@@ -64,25 +74,33 @@ export interface RunPipelineResult {
   interrupted?: { stage: string; step: number; totalSteps?: number; checkpoint: string };
 }
 
-/** Thrown from a callback to stop at an epoch's `last/` checkpoint (see `interruptCallback`). */
-class StopAtCheckpoint extends Error {}
-
 /**
  * Runs a pipeline the way `distillery run` does: every stage checkpoints (to its own
  * `checkpoint.dir`, else `<out>/checkpoints/<stage>`), events go to `<out>/metrics.jsonl` and to
  * `progress`, each completed stage's student is saved to `<out>/students/<stage>` and measured
  * against its teacher, and `<out>/report.html` is written at the end (also after an interrupt or
- * a failure, from what was logged).
+ * a failure, from what was logged). Each stage's wall time goes to metrics.jsonl (its `stage-end`
+ * record) and run.json.
+ *
+ * Teacher cache (`teacherCache`, on by default): a stage whose losses read only the teacher's
+ * logits, on training data that is not MLM-masked, reads them from `<out>/cache/logits-<key>`,
+ * built when its first step is due and reused as long as the teacher's weights and the training
+ * inputs are the same (internals/logits-cache.ts); evaluation and the comparison run the live teacher.
  *
  * Resuming sets `checkpoint.resume` on every stage. A completed stage's `last/` checkpoint is at
  * its final step, so core's Distiller trains nothing, reloads the weights and restores the best
  * epoch from `best/`: the student a later stage sees is bit-for-bit the one the first invocation
  * produced. The interrupted stage continues from its `last/` (weights, optimizer moments, step,
  * history); stages after it run as usual.
+ *
+ * Interrupting (aborting `signal`) is core's: the step finishes, a due evaluation runs, `last/` is
+ * written. A stage stopped on its very last step completes (its student is saved), and the run
+ * stops before the next stage; the run's `interrupted` then names that stage.
  */
 export async function runPipeline(options: RunPipelineOptions): Promise<RunPipelineResult> {
   const {
-    distillery, resume = false, force = false, backend = 'auto', signal, report = true, compare = true, title, pipeline, command,
+    distillery, resume = false, force = false, backend = 'auto', signal, report = true, compare = true, teacherCache = true, title,
+    pipeline, command,
   } = options;
   const progress = options.progress ?? new Progress({ stream: { write: () => true }, tty: false });
   const out = path.resolve(options.out);
@@ -100,39 +118,40 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
     updatedAt: new Date().toISOString(),
   }, null, 2)}\n`);
 
-  let requested = signal?.aborted ?? false;
-  const onAbort = () => { requested = true; };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  const controller = new AbortController();
-  const models = recordModels(distillery, stages);
+  // Each stage's models as core resolved them, handed over by onStageStart.
+  const models = new Map<string, StageModels>();
+  // The earlier student behind each `{ stage }` teacher (its weights fingerprint the teacher), set when the stage starts.
+  const stageOf = new WeakMap<Teacher, Student>();
+  const cacheHook = logitsCache({
+    root: path.join(out, 'cache'), logger: progress.logger, record: (r) => metrics.write({ event: 'teacher-cache', ...r }),
+    weights: (teacher) => teacherWeights(teacher, stageOf.get(teacher)),
+  });
+  // A stage's own hook or `false` wins; `true` or nothing takes the CLI's unless the run turns it off.
+  const cacheOf = (stage: StageConfig) =>
+    (typeof stage.teacherCache === 'function' || stage.teacherCache === false || !teacherCache ? stage.teacherCache : cacheHook);
 
   try {
-    await selectBackend(backend, progress.logger);
+    await selectCliBackend(backend, progress.logger);
     metrics.write({ event: 'run', pipeline, resume, backend: tf.getBackend(), command });
     await manifest('running');
-    const instrumented: StageConfig[] = models.stages.map((stage, index) => ({
+    const instrumented: StageConfig[] = stages.map((stage, index) => ({
       ...stage,
       checkpoint: { ...stage.checkpoint, dir: checkpointDir.get(stage.name)!, resume: resume || stage.checkpoint?.resume === true },
+      teacherCache: cacheOf(stage),
       callbacks: [
         ...(stage.callbacks ?? []),
         metrics.callback(index, stages.length),
         progress.callback(index, stages.length),
         finishCallback(stage),
-        interruptCallback(stage),
       ],
     }));
-    let status: RunPipelineResult['status'];
-    try {
-      status = (await distillery.run(instrumented, { signal: controller.signal })).status;
-    } catch (error) {
-      if (!(error instanceof StopAtCheckpoint)) throw error;
-      status = 'interrupted';
-    }
+    const { status } = await distillery.run(instrumented, { signal });
     progress.done();
     metrics.write({ event: 'run-end', status });
     await manifest(status);
     const reportFile = report ? await writeReport(out, { title }) : undefined;
-    const interrupted = [...outcomes.values()].find((o) => o.status === 'interrupted');
+    // The interrupted stage; or, when the stop came on a stage's last step (it completed), that stage.
+    const interrupted = [...outcomes.values()].find((o) => o.status === 'interrupted') ?? [...outcomes.values()].at(-1);
     return {
       status, out, metrics: metricsFile, report: reportFile, stages: [...outcomes.values()],
       ...(status === 'interrupted' && interrupted
@@ -147,7 +166,6 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
     if (report) await writeReport(out, { title }).catch(() => undefined);
     throw error;
   } finally {
-    signal?.removeEventListener('abort', onAbort);
     metrics.close();
   }
 
@@ -155,8 +173,11 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
   function finishCallback(stage: StageConfig): Callback {
     let totalSteps: number | undefined;
     return {
-      onStageStart: (e) => {
+      onStageStart: (e, stageModels) => {
         totalSteps = e.totalSteps;
+        models.set(stage.name, stageModels);
+        const earlier = isStageRef(stage.teacher) ? models.get(stage.teacher.stage)?.student : undefined;
+        if (earlier && stageModels.teacher) stageOf.set(stageModels.teacher, earlier);
         outcomes.delete(stage.name);
       },
       onCheckpoint: (e) => {
@@ -165,19 +186,22 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
         }
       },
       onStageEnd: async (e) => {
-        const outcome: StageOutcome = { stage: stage.name, status: e.status, step: e.step, totalSteps, checkpoint: checkpointDir.get(stage.name)! };
+        const outcome: StageOutcome = {
+          stage: stage.name, status: e.status, step: e.step, totalSteps, checkpoint: checkpointDir.get(stage.name)!,
+          wallSeconds: metrics.wallSeconds(stage.name),
+        };
         outcomes.set(stage.name, outcome);
         if (e.status !== 'completed') return;
-        const student = models.student(stage.name);
-        if (student) {
-          outcome.student = path.join(out, 'students', stage.name);
-          await student.save(outcome.student);
-          // With its tokenizer beside it, `distillery eval` reads text for it without --tokenizer.
-          const tokenizer = tokenizerJson(stage);
-          if (tokenizer) await saveTokenizerJson(outcome.student, tokenizer);
-          progress.line(`stage '${stage.name}': student saved to ${outcome.student}`);
-        }
-        if (compare && student) compareStage(stage, student, models.teacher(stage.name));
+        const { student, teacher } = models.get(stage.name)!;
+        outcome.student = path.join(out, 'students', stage.name);
+        await student.save(outcome.student);
+        // With its tokenizer beside it, `distillery eval` reads text for it without --tokenizer.
+        const tokenizer = tokenizerJson(stage);
+        if (tokenizer) await saveTokenizerJson(outcome.student, tokenizer);
+        progress.line(`stage '${stage.name}': student saved to ${outcome.student}`);
+        // An earlier stage's student is measured itself, not through its frozen view (which may not count its parameters).
+        const earlier = isStageRef(stage.teacher) ? models.get(stage.teacher.stage)?.student : undefined;
+        if (compare) compareStage(stage, student, earlier ?? teacher);
       },
     };
   }
@@ -194,33 +218,6 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
         `${m ? `, ${m}` : ''}${r.examplesPerSecond ? `, ${r.examplesPerSecond.toFixed(1)} examples/s` : ''}${r.note ? ` (${r.note})` : ''}`);
     }
   }
-
-  /**
-   * Turns an interrupt request into a stop that resumes exactly. Mid-epoch, aborting core's signal
-   * makes the Distiller finish the step and write `last/`. At an epoch's last step it must not:
-   * core would write `last/` before that epoch's evaluation and best-checkpoint, and a resumed run
-   * skips both (so keepBest could restore other weights). There the epoch is let finish, and the
-   * run stops right after its `last/` checkpoint, which follows the evaluation.
-   */
-  function interruptCallback(stage: StageConfig): Callback {
-    let perEpoch: number | undefined;
-    const endsEpoch = (step: number, totalSteps: number) => {
-      if (step === totalSteps) return true;
-      perEpoch ??= stepsPerEpoch(stage);
-      return perEpoch > 0 && step % perEpoch === 0;
-    };
-    return {
-      onStep: async (e) => {
-        // The training loop only awaits promises, which never lets the event loop poll: without this
-        // turn of the loop, a SIGINT handler would run only at the next file write (an epoch's end).
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        if (requested && !controller.signal.aborted && !endsEpoch(e.step, e.totalSteps)) controller.abort();
-      },
-      onCheckpoint: (e) => {
-        if (requested && !controller.signal.aborted && e.kind === 'last') throw new StopAtCheckpoint(`interrupted at ${e.dir}`);
-      },
-    };
-  }
 }
 
 /** The tokenizer.json of a stage's text data (a TextBatchSource's encoder, when it is a models Tokenizer). */
@@ -232,16 +229,10 @@ function tokenizerJson(stage: StageConfig): TokenizerJson | undefined {
   return undefined;
 }
 
-/** Batches per epoch, computed as core's Distiller does; 0 when it cannot tell. */
-function stepsPerEpoch(stage: StageConfig): number {
-  try {
-    const train = stage.data.train;
-    const batchSize = stage.batchSize ?? 32;
-    return train.epochBatches ? train.epochBatches(0, stage.seed ?? 42, batchSize).length : Math.ceil(train.size / batchSize);
-  } catch {
-    return 0;
-  }
-}
+/** `{ stage: 'name' }`: an earlier stage's student. */
+const isStageRef = (x: unknown): x is { stage: string } =>
+  typeof x === 'object' && x !== null && typeof (x as { forward?: unknown }).forward !== 'function' &&
+  typeof (x as { stage?: unknown }).stage === 'string';
 
 /**
  * A fresh run must not meet checkpoints of an earlier one: a later `--resume` would mix them in

@@ -33,7 +33,8 @@ describe('distillery run', () => {
     const code = await main(['run', 'pipeline.yaml', '--out', out, '--log-every', '5'], io);
     expect(io.err).toBe('');
     expect(code).toBe(0);
-    expect(io.out).toContain("stage 'teacher' (1/2): 12 steps over 2 epoch(s); student mlp(16-16)");
+    expect(io.out).toContain("stage 'teacher' (1/2): 12 steps over 2 epoch(s); trains mlp(16-16) (no teacher)");
+    expect(io.out).toContain("stage 'student' (2/2): 12 steps over 2 epoch(s); student mlp(4-4), teacher mlp(16-16)");
     expect(io.out).toMatch(/stage 'student' step 10\/12 \(83%\) epoch 2\/2 loss \d\.\d{4} \[hinton \d\.\d{4}, hinton\.hard \d\.\d{4}, hinton\.soft .*supervised .*\] lr \S+ [\d.]+ steps\/s ETA \d+:\d\d/);
     expect(io.out).toContain("stage 'student' epoch 2: accuracy=");
     expect(io.out).not.toContain('\x1b[');

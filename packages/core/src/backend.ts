@@ -5,39 +5,46 @@ import { consoleLogger, type Logger } from './logger.js';
 /** Which backend to run on: 'auto' takes the fastest one that loads. */
 export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
+/** What a backend extension did when it was enabled. */
+export interface BackendExtensionResult {
+  /** Kernels it replaced on the backend (empty when it changed nothing). */
+  replaced: string[];
+  /** One line for the backend log: what runs now, or why nothing changed (`native kernels: off, ...`). */
+  line: string;
+}
+
+/**
+ * Kernels registered on a backend from outside core, e.g. `nativeKernels()` of @distillery/backend-native.
+ * selectBackend enables it when it lands on one of `backends`; core never imports one by name.
+ */
+export interface BackendExtension {
+  /** Who it is, for the log and errors: its package name. */
+  readonly name: string;
+  /** The backends it extends ('wasm'); on any other, it is left alone. */
+  readonly backends: readonly string[];
+  /** Registers its kernels on the backend just selected; `logger` takes anything beyond the one line it returns. */
+  enable(logger: Logger): BackendExtensionResult | Promise<BackendExtensionResult>;
+}
+
+/** Options of selectBackend. */
+export interface SelectBackendOptions {
+  /** Where the one line about the choice goes. @default consoleLogger */
+  logger?: Logger;
+  /** Extensions enabled, in order, when the chosen backend is one of theirs. @default [] */
+  extensions?: readonly BackendExtension[];
+}
+
 /** What selectBackend chose and why it passed over the others. */
 export interface BackendChoice {
   backend: string;
   skipped: { backend: string; reason: string }[];
-  /** wasm kernels replaced by @distillery/backend-native's (empty when it is absent or off). */
-  nativeKernels: string[];
+  /** The extensions enabled on the chosen backend and the kernels each replaced. */
+  extensions: { name: string; replaced: string[] }[];
 }
 
 // Held in variables so bundlers and tsc do not try to resolve the optional packages.
 const NODE_GPU = '@tensorflow/tfjs-node-gpu';
 const NODE_CPU = '@tensorflow/tfjs-node';
-const NATIVE = '@distillery/backend-native';
-
-/**
- * Registers @distillery/backend-native's kernels on the wasm backend when that optional package is
- * installed; returns what they replaced and the line that says so (or why not).
- */
-async function tryNativeKernels(): Promise<{ replaced: string[]; line: string }> {
-  let native: { enableNativeKernels(options: { logger: Logger }): { replaced: string[] } };
-  try {
-    native = await import(NATIVE);
-  } catch (error) {
-    const { code, message } = error as NodeJS.ErrnoException;
-    // Not found names the package itself; a missing file or dependency inside it is a load failure.
-    const absent = (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && message.includes(`'${NATIVE}'`);
-    const why = absent ? `${NATIVE} is not installed (optional)` : `${NATIVE} failed to load: ${message}`;
-    return { replaced: [], line: `native kernels: off, ${why}` };
-  }
-  // enableNativeKernels logs exactly one line (what it replaced, or why it changed nothing): keep it for ours.
-  let line = 'native kernels: off';
-  const capture: Logger = { info: (m) => { line = m; }, warn: (m) => { line = m; } };
-  return { replaced: native.enableNativeKernels({ logger: capture }).replaced, line };
-}
 
 async function tryNode(pkg: string): Promise<string | undefined> {
   try {
@@ -75,12 +82,44 @@ let selected = false;
 /** Whether selectBackend() has run in this process. */
 export const backendSelected = (): boolean => selected;
 
+const isLogger = (x: unknown): x is Logger => typeof (x as Logger)?.info === 'function';
+
+/** The extensions, checked: each must be `{ name, backends, enable }` (they come from outside, often from a config). */
+function checkExtensions(extensions: unknown): void {
+  if (!Array.isArray(extensions)) {
+    throw new DistilleryError(`selectBackend: options.extensions must be a list of backend extensions, got ${typeof extensions}`, 'config');
+  }
+  extensions.forEach((e: Partial<BackendExtension> | null, i) => {
+    if (typeof e?.name !== 'string' || !Array.isArray(e.backends) || typeof e.enable !== 'function') {
+      throw new DistilleryError(
+        `selectBackend: options.extensions[${i}] is not a backend extension (expected { name, backends, enable })`, 'config');
+    }
+  });
+}
+
+/** Enables the extensions of `backend`; a throw names the extension (a failed load is theirs to report as a line). */
+async function enableExtensions(backend: string, extensions: readonly BackendExtension[], logger: Logger) {
+  const enabled: { name: string; replaced: string[]; line: string }[] = [];
+  for (const extension of extensions.filter((e) => e.backends.includes(backend))) {
+    try {
+      enabled.push({ name: extension.name, ...await extension.enable(logger) });
+    } catch (error) {
+      throw new DistilleryError(
+        `selectBackend: backend extension '${extension.name}' failed on ${backend}: ${(error as Error).message}`, 'backend');
+    }
+  }
+  return enabled;
+}
+
 /**
  * Sets the TensorFlow.js backend. 'auto' tries @tensorflow/tfjs-node-gpu, then @tensorflow/tfjs-node
  * (both optional, never dependencies), then the bundled WebAssembly backend, then the pure-JS CPU
- * backend, and logs which one it got and why it skipped the others.
+ * backend, enables the extensions given for the one it got (native kernels), and logs one line: which
+ * backend, why it skipped the others, and what each extension did. The second argument may be a Logger.
  */
-export async function selectBackend(preference: BackendPreference = 'auto', logger: Logger = consoleLogger): Promise<BackendChoice> {
+export async function selectBackend(preference: BackendPreference = 'auto',
+  options: SelectBackendOptions | Logger = {}): Promise<BackendChoice> {
+  const { logger = consoleLogger, extensions = [] } = isLogger(options) ? { logger: options } : options;
   const candidates: Record<Exclude<BackendPreference, 'auto'>, [string, () => Promise<string | undefined>][]> = {
     tensorflow: [['tensorflow-gpu', () => tryNode(NODE_GPU)], ['tensorflow', () => tryNode(NODE_CPU)]],
     wasm: [['wasm', tryWasm]],
@@ -90,6 +129,7 @@ export async function selectBackend(preference: BackendPreference = 'auto', logg
     throw new DistilleryError(
       `selectBackend: unknown backend ${JSON.stringify(preference)}; expected 'auto', 'tensorflow', 'wasm' or 'cpu'`, 'config');
   }
+  checkExtensions(extensions);
   // The tfjs "install tfjs-node" banner is replaced by our own line below.
   tf.enableProdMode();
   const order = preference === 'auto'
@@ -99,11 +139,12 @@ export async function selectBackend(preference: BackendPreference = 'auto', logg
   for (const [name, attempt] of order) {
     const reason = await attempt();
     if (reason === undefined) {
+      const backend = tf.getBackend();
       const why = skipped.length ? ` (skipped ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})` : '';
-      const native = tf.getBackend() === 'wasm' ? await tryNativeKernels() : undefined;
-      logger.info(`backend: ${tf.getBackend()}${why}${native ? `; ${native.line}` : ''}`);
+      const enabled = await enableExtensions(backend, extensions, logger);
+      logger.info(`backend: ${backend}${why}${enabled.map((e) => `; ${e.line}`).join('')}`);
       selected = true;
-      return { backend: tf.getBackend(), skipped, nativeKernels: native?.replaced ?? [] };
+      return { backend, skipped, extensions: enabled.map(({ name: n, replaced }) => ({ name: n, replaced })) };
     }
     skipped.push({ backend: name, reason });
   }

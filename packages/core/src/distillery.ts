@@ -1,13 +1,13 @@
 import './setup.js';
 import { container as globalContainer, type DependencyContainer } from 'tsyringe';
 import { logCallbackPlugin } from './callbacks.js';
-import { backendSelected, selectBackend, type BackendPreference } from './backend.js';
+import { backendSelected, selectBackend, type BackendExtension, type BackendPreference } from './backend.js';
 import { Distiller, type RunOptions, type StageResult } from './distiller.js';
 import { DistilleryError } from './errors.js';
 import { supervised } from './losses/supervised.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { builtinMappings } from './mappings.js';
-import type { ModelEnv, Plugin, PluginKind } from './plugins.js';
+import type { ModelEnv, Plugin, PluginKind, StageEnv } from './plugins.js';
 import { checkOptionKeys, PluginRegistry } from './registry.js';
 import type { ModelRef, PluginRef, ResolvedStage, StageConfig } from './stage.js';
 import { checkStageSettings } from './stage-schema.js';
@@ -29,6 +29,8 @@ export interface DistilleryOptions {
   logger?: Logger;
   /** Backend chosen on the first run when selectBackend() has not been called. @default 'auto' */
   backend?: BackendPreference;
+  /** Backend extensions (e.g. nativeKernels() of @distillery/backend-native) enabled by that selection. @default [] */
+  backendExtensions?: readonly BackendExtension[];
 }
 
 /** A pipeline entry: a stage, or a stage plugin that expands into stages. */
@@ -48,15 +50,33 @@ const isPluginRef = (x: unknown): x is PluginRef =>
 const isModel = (x: unknown): x is Teacher =>
   typeof x === 'object' && x !== null && typeof (x as Teacher).forward === 'function';
 
-/** The public door: a root container of plugins, and the stages and pipelines run from it. */
+/** A model reference the pipeline builds (and so owns): a plugin reference or a factory. */
+const isBuilt = (ref: unknown): boolean => typeof ref === 'function' || isPluginRef(ref);
+
+/**
+ * The public door: a root container of plugins, and the stages and pipelines run from it.
+ *
+ * Who frees which model, one rule: a model the pipeline builds (from a plugin reference
+ * `{ use, options }` or a factory function) is owned by the pipeline; a model object handed in is
+ * the caller's and is never freed here. So a built teacher is freed when its stage ends, however it
+ * ends (completed, interrupted, failed, or building the stage's student failed). A built student is
+ * handed over in `PipelineResult.students` when run() resolves (the caller frees it from then on);
+ * when run() throws, the pipeline frees the students it built, since the caller never receives
+ * them. `{ stage: 'name' }` refers to an earlier stage's student (as a frozen view for a teacher):
+ * it is never freed on its own. Callbacks see every model in onStageStart; they must not keep a
+ * built teacher past its stage. A factory must therefore return a new model, not one held elsewhere.
+ */
 export class Distillery {
   /** The root container; each stage runs in a child of it (core's own business: plugins are plain objects). */
   private readonly container: DependencyContainer;
 
   private readonly backend: BackendPreference;
 
+  private readonly backendExtensions: readonly BackendExtension[];
+
   constructor(options: DistilleryOptions = {}) {
     this.backend = options.backend ?? 'auto';
+    this.backendExtensions = options.backendExtensions ?? [];
     this.container = globalContainer.createChildContainer();
     this.container.register(LoggerToken, { useValue: options.logger ?? consoleLogger });
     for (const p of [...builtinMappings, supervised, logCallbackPlugin]) this.use(p);
@@ -88,6 +108,11 @@ export class Distillery {
     return this;
   }
 
+  /** What stage plugins are told when they expand. */
+  stageEnv(): StageEnv {
+    return { plugins: (kind) => this.plugins.list(kind), logger: this.logger };
+  }
+
   /** Runs one stage on its own. */
   async runStage(stage: StageConfig, options: RunOptions = {}): Promise<StageResult & { student: Student }> {
     const result = await this.run([stage], options);
@@ -103,7 +128,7 @@ export class Distillery {
       if (typeof ref.use !== 'string') throw new DistilleryError(`pipeline[${i}]: expected a stage or { use: <stage plugin> }`, 'config');
       const plugin = this.plugins.get('stage', ref.use);
       checkOptionKeys(plugin, ref.options, `pipeline[${i}]`);
-      stages.push(...plugin.create(ref.options ?? {}));
+      stages.push(...plugin.create(ref.options ?? {}, this.stageEnv()));
     });
     const names = new Set<string>();
     for (const s of stages) {
@@ -122,30 +147,38 @@ export class Distillery {
     const stages = this.expand(entries);
     // Every stage's settings are checked before the first one trains.
     for (const stage of stages) checkStageSettings(stage);
-    if (!backendSelected()) await selectBackend(this.backend, this.logger);
+    if (!backendSelected()) await selectBackend(this.backend, { logger: this.logger, extensions: this.backendExtensions });
     const students = new Map<string, Student>();
+    // Students built here: the caller's once run() resolves, freed here if it throws.
+    const built = new Set<Student>();
     const results: StageResult[] = [];
-    for (const config of stages) {
-      if (options.signal?.aborted && results.length) return { status: 'interrupted', stages: results, students };
-      const seed = config.seed ?? 42;
-      const teacher = config.teacher === undefined ? undefined
-        : await this.resolveModel('teacher', config.teacher, config, students, { seed, logger: this.logger });
-      const student = await this.resolveModel('student', config.student, config, students, { teacher, seed, logger: this.logger });
-      const child = this.container.createChildContainer();
-      const resolved: ResolvedStage = { config, teacher, student };
-      child.register(StageToken, { useValue: resolved });
-      let result: StageResult;
-      try {
-        result = await child.resolve(Distiller).run(options);
-      } finally {
-        // A teacher built here from a plugin serves only this stage.
-        if (config.teacher && isPluginRef(config.teacher)) teacher?.dispose?.();
+    try {
+      for (const config of stages) {
+        if (options.signal?.aborted && results.length) return { status: 'interrupted', stages: results, students };
+        const seed = config.seed ?? 42;
+        const teacher = config.teacher === undefined ? undefined
+          : await this.resolveModel('teacher', config.teacher, config, students, { seed, logger: this.logger });
+        let result: StageResult;
+        try {
+          const student = await this.resolveModel('student', config.student, config, students, { teacher, seed, logger: this.logger });
+          if (isBuilt(config.student)) built.add(student);
+          const child = this.container.createChildContainer();
+          const resolved: ResolvedStage = { config, teacher, student };
+          child.register(StageToken, { useValue: resolved });
+          result = await child.resolve(Distiller).run(options);
+          students.set(config.name, student);
+        } finally {
+          // A teacher built here serves only this stage.
+          if (isBuilt(config.teacher)) teacher?.dispose?.();
+        }
+        results.push(result);
+        if (result.status === 'interrupted') return { status: 'interrupted', stages: results, students };
       }
-      results.push(result);
-      students.set(config.name, student);
-      if (result.status === 'interrupted') return { status: 'interrupted', stages: results, students };
+      return { status: 'completed', stages: results, students };
+    } catch (error) {
+      for (const student of built) student.dispose?.();
+      throw error;
     }
-    return { status: 'completed', stages: results, students };
   }
 
   private async resolveModel<K extends 'teacher' | 'student'>(
@@ -177,6 +210,7 @@ export class Distillery {
     }
     if (!isModel(model)) throw new DistilleryError(`${where}: the ${kind} source produced ${describe(model)}, not a model`, 'config');
     if (kind === 'student' && !Array.isArray((model as Student).trainableVariables)) {
+      if (isBuilt(ref)) (model as Teacher).dispose?.();
       throw new DistilleryError(`${where}: ${(model as Teacher).name} is not trainable (no trainableVariables)`, 'config');
     }
     return model as M;

@@ -1,14 +1,33 @@
 /** Every error Distillery raises on purpose; `code` tells the kind, the message names the culprit. */
 export class DistilleryError extends Error {
+  /**
+   * The option the error is about, as a path inside the options object a plugin was given
+   * (`['config', 'num_labels']`), so that callers can point at it (the CLI: a config key path).
+   */
+  readonly option?: readonly (string | number)[];
+
   constructor(
     message: string,
     /** A stable machine-readable kind. */
     readonly code: DistilleryErrorCode,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; option?: readonly (string | number)[] },
   ) {
-    super(message, options);
+    super(message, options && 'cause' in options ? { cause: options.cause } : undefined);
     this.name = 'DistilleryError';
+    if (options?.option) this.option = [...options.option];
   }
+}
+
+/** `config.layers[1]` from ['config', 'layers', 1]. */
+export const optionPathText = (option: readonly (string | number)[]): string =>
+  option.map((k, i) => (typeof k === 'number' ? `[${k}]` : i ? `.${k}` : k)).join('');
+
+/**
+ * A 'config' error about one option of a plugin: `<who>: option '<path>': <message>`, with `option`
+ * set. `cause` may be the error of a check made on the option's value (e.g. a nested config).
+ */
+export function optionError(who: string, option: readonly (string | number)[], message: string, cause?: unknown): DistilleryError {
+  return new DistilleryError(`${who}: option '${optionPathText(option)}': ${message}`, 'config', { cause, option });
 }
 
 /** Kinds of DistilleryError. */

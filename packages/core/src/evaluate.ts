@@ -7,8 +7,8 @@ import type { BatchSource, Feature, Teacher } from './types.js';
 
 const LOGITS: ReadonlySet<Feature> = new Set(['logits']);
 
-/** Whether a larger value of the metric is better. */
-export const higherIsBetter = (metric: MetricName): boolean => metric !== 'mse';
+/** Whether a larger value of the metric is better (not for 'mse' and 'loss'). */
+export const higherIsBetter = (metric: MetricName): boolean => metric !== 'mse' && metric !== 'loss';
 
 /**
  * Evaluates a model's logits on a labelled source, in order, batch by batch: accuracy, macro F1

@@ -6,7 +6,7 @@ export type {
   Batch, BatchSource, DistillationLoss, Feature, ForwardOptions, LayerMapping, LayerPair, LossContext, LossResult,
   ModelInfo, ModelOutputs, Student, Teacher,
 } from './types.js';
-export { DistilleryError, NonFiniteLossError } from './errors.js';
+export { DistilleryError, NonFiniteLossError, optionError, optionPathText } from './errors.js';
 export type { DistilleryErrorCode } from './errors.js';
 
 // Plugins and their options.
@@ -15,8 +15,8 @@ export {
   pluginJsonSchema,
 } from './plugins.js';
 export type {
-  CallbackPlugin, DefinedPlugin, LossPlugin, MappingPlugin, ModelEnv, PlainDefinition, Plugin, PluginEnv, PluginKind,
-  SchemaDefinition, StagePlugin, StudentPlugin, TeacherPlugin,
+  CallbackPlugin, DefinedPlugin, DescribeEnv, LossPlugin, MappingPlugin, ModelDescription, ModelEnv, ModelShape, PlainDefinition,
+  Plugin, PluginEnv, PluginKind, SchemaDefinition, StageEnv, StagePlugin, StudentPlugin, TeacherPlugin,
 } from './plugins.js';
 export { checkOptionKeys } from './registry.js';
 export { parseOptions, placeIssues, toJsonSchema, validate } from './schema/options.js';
@@ -37,6 +37,7 @@ export type { RunOptions, StageResult } from './distiller.js';
 export { lossSpec } from './stage.js';
 export type {
   CheckpointConfig, EvaluationConfig, LossSpec, MetricName, ModelRef, OptimizerConfig, PluginRef, StageConfig, StageSettings,
+  TeacherCacheHook, TeacherCacheRequest, TeacherCacheServed,
 } from './stage.js';
 export {
   checkpointSchema, checkStageSettings, evaluationSchema, lossSpecSchema, lossWeightSchema, metricSchema, optimizerSchema,
@@ -47,8 +48,8 @@ export {
   lastLayerOptions, lastMapping, skip, skipMapping, uniform, uniformMapping,
 } from './mappings.js';
 export { supervised, supervisedLoss } from './losses/supervised.js';
-export { logCallback, logCallbackPlugin } from './callbacks.js';
-export type { Callback, CheckpointEvent, EpochEvent, StageEndEvent, StageStartEvent, StepEvent } from './callbacks.js';
+export { logCallback, logCallbackPlugin, stageModelsText } from './callbacks.js';
+export type { Callback, CheckpointEvent, EpochEvent, StageEndEvent, StageModels, StageStartEvent, StepEvent } from './callbacks.js';
 export { arraySource, disposeBatch } from './data.js';
 export type { ArraySourceInput } from './data.js';
 
@@ -58,12 +59,14 @@ export type { AdamWOptions } from './optim/adamw.js';
 export { makeSchedule } from './optim/schedule.js';
 export type { ScheduleConfig } from './optim/schedule.js';
 export { clipByGlobalNorm } from './optim/clip.js';
-export { classificationMetrics, meanSquaredError } from './metrics.js';
-export type { ClassificationMetrics } from './metrics.js';
+export { classificationMetrics, classificationReport, meanSquaredError } from './metrics.js';
+export type { ClassificationMetrics, ClassificationReport, ClassScores } from './metrics.js';
 export { evaluate, higherIsBetter } from './evaluate.js';
 export { assignWeights, hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 export type { CheckpointState, LoadedCheckpoint } from './checkpoint.js';
 export { backendSelected, selectBackend } from './backend.js';
-export type { BackendChoice, BackendPreference } from './backend.js';
+export type {
+  BackendChoice, BackendExtension, BackendExtensionResult, BackendPreference, SelectBackendOptions,
+} from './backend.js';
 export { consoleLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';

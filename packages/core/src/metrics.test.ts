@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classificationMetrics, meanSquaredError } from '@distillery/core';
+import { classificationMetrics, classificationReport, meanSquaredError } from '@distillery/core';
 
 /** Expands a confusion matrix (rows = true class, columns = predicted class) into label/prediction lists. */
 function fromConfusion(matrix: number[][]): { labels: number[]; predictions: number[] } {
@@ -158,9 +158,77 @@ describe('classificationMetrics, edge cases', () => {
   });
 });
 
+describe('classificationReport: per-class scores and the confusion matrix', () => {
+  // The 3-class case above: rows true class, columns predicted.
+  //            p0 p1 p2 | support
+  //   true 0 [  3, 1, 0 ]   4
+  //   true 1 [  1, 2, 1 ]   4
+  //   true 2 [  1, 0, 2 ]   3
+  //   predicted 5  3  3
+  const confusion = [[3, 1, 0], [1, 2, 1], [1, 0, 2]];
+  const { labels, predictions } = fromConfusion(confusion);
+
+  it('precision = TP / predicted, recall = TP / support, F1 = 2·TP / (support + predicted), by hand', () => {
+    const r = classificationReport(predictions, labels);
+    expect(r.confusion).toEqual(confusion);
+    // Class 0: P 3/5, R 3/4, F1 6/9. Class 1: P 2/3, R 2/4, F1 4/7. Class 2: P 2/3, R 2/3, F1 4/6.
+    const expected = [
+      { precision: 3 / 5, recall: 3 / 4, f1: 6 / 9, support: 4, predicted: 5 },
+      { precision: 2 / 3, recall: 2 / 4, f1: 4 / 7, support: 4, predicted: 3 },
+      { precision: 2 / 3, recall: 2 / 3, f1: 4 / 6, support: 3, predicted: 3 },
+    ];
+    r.classes.forEach((c, k) => {
+      expect(c.support).toBe(expected[k].support);
+      expect(c.predicted).toBe(expected[k].predicted);
+      for (const key of ['precision', 'recall', 'f1'] as const) expect(c[key]).toBeCloseTo(expected[k][key], 12);
+      // F1 is the harmonic mean of precision and recall.
+      expect(c.f1).toBeCloseTo((2 * c.precision * c.recall) / (c.precision + c.recall), 12);
+    });
+    expect(r.f1).toBeCloseTo((6 / 9 + 4 / 7 + 4 / 6) / 3, 12);
+    expect({ accuracy: r.accuracy, f1: r.f1, mcc: r.mcc }).toEqual(classificationMetrics(predictions, labels));
+    expect(r.count).toBe(11);
+    expect(r.hidden).toBe(0);
+  });
+
+  it('numClasses adds classes that never occur (scores 0, left out of macro F1) and must cover every id', () => {
+    const r = classificationReport(predictions, labels, 4);
+    expect(r.confusion).toEqual([[3, 1, 0, 0], [1, 2, 1, 0], [1, 0, 2, 0], [0, 0, 0, 0]]);
+    expect(r.classes[3]).toEqual({ precision: 0, recall: 0, f1: 0, support: 0, predicted: 0 });
+    expect(r.f1).toBeCloseTo(40 / 63, 12);
+    expect(() => classificationReport(predictions, labels, 2)).toThrow(/numClasses 2 does not cover class id 2/);
+  });
+
+  it('a class never predicted has precision 0; one never labelled has recall 0', () => {
+    // labels 0 0 1 1, predictions 0 0 0 2: class 1 never predicted, class 2 never labelled.
+    const r = classificationReport([0, 0, 0, 2], [0, 0, 1, 1]);
+    expect(r.classes[0]).toEqual({ precision: 2 / 3, recall: 1, f1: 4 / 5, support: 2, predicted: 3 });
+    expect(r.classes[1]).toEqual({ precision: 0, recall: 0, f1: 0, support: 2, predicted: 0 });
+    expect(r.classes[2]).toEqual({ precision: 0, recall: 0, f1: 0, support: 0, predicted: 1 });
+    // Macro F1 over the three classes that occur: (4/5 + 0 + 0) / 3.
+    expect(r.f1).toBeCloseTo(4 / 15, 12);
+  });
+
+  it('rows whose label is -100 (hidden) are left out of every number and counted apart', () => {
+    const withHidden = classificationReport([...predictions, 2, 0, 1], [...labels, -100, -100, -100]);
+    const plain = classificationReport(predictions, labels);
+    expect(withHidden).toEqual({ ...plain, hidden: 3 });
+    expect(classificationMetrics([1, 0], [-100, -100])).toEqual({ accuracy: 0, f1: 0, mcc: 0 });
+  });
+
+  it('ids that are not class ids fail, naming the row', () => {
+    expect(() => classificationReport([0, 1], [0, -1])).toThrow('classificationMetrics: label 1 is -1, not a class id (an integer >= 0, or -100 for a hidden label)');
+    expect(() => classificationReport([0, 1.5], [0, 1])).toThrow('classificationMetrics: prediction 1 is 1.5, not a class id (an integer >= 0)');
+  });
+});
+
 describe('meanSquaredError', () => {
   it('mean of squared differences: ((1−0)² + (2−4)² + (−1−(−1))²) / 3 = 5/3', () => {
     expect(meanSquaredError([1, 2, -1], [0, 4, -1])).toBeCloseTo(5 / 3, 12);
     expect(meanSquaredError([], [])).toBe(0);
+  });
+
+  it('leaves out targets of -100 (hidden labels): ((1−0)² + (−1−(−1))²) / 2 = 1/2', () => {
+    expect(meanSquaredError([1, 2, -1], [0, -100, -1])).toBeCloseTo(1 / 2, 12);
+    expect(meanSquaredError([1], [-100])).toBe(0);
   });
 });

@@ -98,6 +98,68 @@ describe('hardLabelLoss', () => {
   });
 });
 
+describe('hardLabelLoss with hidden labels (-100)', () => {
+  const logits = [[2, -1, 0.5], [0.1, 0.2, 0.3], [-3, 4, 1], [1, 1, 1]];
+  // Rows 1 and 3 hidden: the term is the cross-entropy of rows 0 and 2 only, mean over those 2.
+  const labels = [0, -100, 1, -100];
+  const shown = [0, 2];
+
+  it('half the labels hidden: the cross-entropy of the labelled half (float64 reference)', () => {
+    const loss = hardLabelLoss(tf.tensor2d(logits), tf.tensor1d(labels, 'int32'));
+    const expected = refCrossEntropy(shown.map((i) => logits[i]), shown.map((i) => labels[i]));
+    expectClose([loss.dataSync()[0]], [expected]);
+    // float32 labels (e.g. a source that stores ids as floats) take -100 the same way.
+    expectClose([hardLabelLoss(tf.tensor2d(logits), tf.tensor1d(labels, 'float32')).dataSync()[0]], [expected]);
+  });
+
+  it('the gradient of a hidden row is exactly 0; labelled rows get (softmax − onehot) / (labelled rows)', () => {
+    const y = tf.tensor1d(labels, 'int32');
+    const g = tf.grad((z: tf.Tensor) => hardLabelLoss(z, y))(tf.tensor2d(logits)).arraySync() as number[][];
+    for (const row of [1, 3]) for (const v of g[row]) expect(v === 0).toBe(true);
+    const ref = refCrossEntropyGrad(shown.map((i) => logits[i]), shown.map((i) => labels[i]));
+    expectClose([...g[0], ...g[2]], ref);
+  });
+
+  it('every label hidden: 0, not NaN, with a zero gradient', () => {
+    const y = tf.tensor1d([-100, -100, -100, -100], 'int32');
+    const loss = hardLabelLoss(tf.tensor2d(logits), y);
+    expect(loss.dataSync()[0]).toBe(0);
+    const g = tf.grad((z: tf.Tensor) => hardLabelLoss(z, y))(tf.tensor2d(logits)).dataSync();
+    expect(Array.from(g).every((v) => v === 0)).toBe(true);
+    const r = tf.grad((z: tf.Tensor) => hardLabelLoss(z, tf.tensor1d([-100, -100])))(tf.tensor2d([[0.5], [2]])).dataSync();
+    expect(Array.from(r)).toEqual([0, 0]);
+  });
+
+  it('a regression head leaves out targets of -100: MSE of the other rows', () => {
+    // Rows 0 and 3: ((0.5 − 1)² + (0.25 − 0.75)²) / 2 = (0.25 + 0.25) / 2 = 0.25.
+    const z = tf.tensor2d([[0.5], [2], [-1], [0.25]]);
+    const t = tf.tensor1d([1, -100, -100, 0.75]);
+    expectClose([hardLabelLoss(z, t).dataSync()[0]], [0.25]);
+    const g = tf.grad((x: tf.Tensor) => hardLabelLoss(x, t))(z).dataSync();
+    // d/dz of the mean over the 2 kept rows: (z − t) · 2 / 2; hidden rows 0.
+    expectClose(g, [0.5 - 1, 0, 0, 0.25 - 0.75]);
+    expect(g[1] === 0 && g[2] === 0).toBe(true);
+  });
+
+  it('accepts -100 as the only negative id; other ids outside the head still fail', () => {
+    expect(() => hardLabelLoss(tf.tensor2d(logits), tf.tensor1d([0, -99, 1, 2], 'int32'), 'hinton'))
+      .toThrow('hinton: labels[1] = -99 is not a class id of a 3-class head (expected an integer in 0..2, or -100 for a hidden label)');
+    expect(() => hardLabelLoss(tf.tensor2d(logits), tf.tensor1d([-100, 3, 1, 2], 'int32'))).toThrow(/labels\[1\] = 3/);
+  });
+
+  it('leaks nothing besides the returned scalar, also when every label is hidden', () => {
+    const z = tf.tensor2d(logits);
+    const half = tf.tensor1d(labels, 'int32');
+    const none = tf.tensor1d([-100, -100, -100, -100], 'int32');
+    const r = tf.tensor2d([[0.5], [2], [-1], [0.25]]);
+    const t = tf.tensor1d([1, -100, -100, 0.75]);
+    const before = tf.memory().numTensors;
+    const out = [hardLabelLoss(z, half), hardLabelLoss(z, none), hardLabelLoss(r, t)];
+    expect(tf.memory().numTensors).toBe(before + 3);
+    tf.dispose([...out, z, half, none, r, t]);
+  });
+});
+
 describe('embeddingLookup', () => {
   // Vocabulary 5, width 3: row v is [v + 0.1, −v, 10·v + 0.5].
   const V = 5, H = 3;

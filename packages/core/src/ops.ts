@@ -2,9 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DistilleryError } from './errors.js';
 import { shapeText } from './internals/checks.js';
 
+/** A row's label when it is hidden (partly labelled data): as mlmLabels' ignore value and torch's ignore_index. */
+const HIDDEN = -100;
+
 /**
  * Cross-entropy of logits [B, C] against int32 class ids [B], mean over rows (T = 1);
  * when C = 1 the head is a regression head and this is the MSE against float targets.
+ * Rows whose label is -100 (hidden, also for float targets) are left out: the mean is over the
+ * labelled rows, and a batch without any labelled row gives 0 (gradient 0), never NaN.
  */
 export function hardLabelLoss(logits: tf.Tensor, labels: tf.Tensor, who = 'hard-label'): tf.Scalar {
   return tf.tidy(() => {
@@ -14,22 +19,39 @@ export function hardLabelLoss(logits: tf.Tensor, labels: tf.Tensor, who = 'hard-
         `(expected logits [B, C] and labels [B])`, 'shape');
     }
     const classes = logits.shape[1] as number;
+    const values = labels.dataSync();
+    const keep = new Float32Array(values.length);
+    let labelled = 0;
+    for (let i = 0; i < values.length; i++) if (values[i] !== HIDDEN) { keep[i] = 1; labelled++; }
+    const hidden = labelled < values.length;
     if (classes === 1) {
-      return tf.mean(tf.squaredDifference(tf.reshape(logits, [-1]), tf.cast(labels, 'float32'))) as tf.Scalar;
+      const squared = tf.squaredDifference(tf.reshape(logits, [-1]), tf.cast(labels, 'float32'));
+      // A fully labelled batch keeps the plain mean, so its numbers stay exactly those of before.
+      return (hidden ? labelledMean(squared, keep, labelled) : tf.mean(squared)) as tf.Scalar;
     }
     // A class id outside [0, C) would become an all-zero one-hot row and add nothing, silently.
-    const ids = labels.dataSync();
-    for (let i = 0; i < ids.length; i++) {
-      if (!Number.isInteger(ids[i]) || ids[i] < 0 || ids[i] >= classes) {
+    for (let i = 0; i < values.length; i++) {
+      if (values[i] !== HIDDEN && (!Number.isInteger(values[i]) || values[i] < 0 || values[i] >= classes)) {
         throw new DistilleryError(
-          `${who}: labels[${i}] = ${ids[i]} is not a class id of a ${classes}-class head (expected an integer in 0..${classes - 1})`,
-          'shape');
+          `${who}: labels[${i}] = ${values[i]} is not a class id of a ${classes}-class head ` +
+          `(expected an integer in 0..${classes - 1}, or ${HIDDEN} for a hidden label)`, 'shape');
       }
     }
     const logProbs = tf.logSoftmax(logits);
-    const picked = tf.sum(tf.mul(tf.oneHot(tf.cast(labels, 'int32'), classes), logProbs), -1);
-    return tf.neg(tf.mean(picked)) as tf.Scalar;
+    if (!hidden) {
+      const picked = tf.sum(tf.mul(tf.oneHot(tf.cast(labels, 'int32'), classes), logProbs), -1);
+      return tf.neg(tf.mean(picked)) as tf.Scalar;
+    }
+    // Hidden rows pick class 0 and are then multiplied by 0: their gradient is exactly 0.
+    const ids = Int32Array.from(values, (v) => (v === HIDDEN ? 0 : v));
+    const picked = tf.sum(tf.mul(tf.oneHot(tf.tensor1d(ids, 'int32'), classes), logProbs), -1);
+    return labelledMean(tf.neg(picked), keep, labelled);
   });
+}
+
+/** Σ(x · keep) / max(labelled, 1): the mean over the kept rows, 0 (not NaN) when there is none. */
+function labelledMean(x: tf.Tensor, keep: Float32Array, labelled: number): tf.Scalar {
+  return tf.div(tf.sum(tf.mul(x, tf.tensor1d(keep))), Math.max(labelled, 1)) as tf.Scalar;
 }
 
 /**

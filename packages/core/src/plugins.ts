@@ -1,7 +1,8 @@
-import type { DistillationLoss, LayerMapping, ModelInfo, Student, Teacher } from './types.js';
+import type { DistillationLoss, Feature, LayerMapping, ModelInfo, Student, Teacher } from './types.js';
 import type { Callback } from './callbacks.js';
 import type { StageConfig } from './stage.js';
 import type { Logger } from './logger.js';
+import { ConfigError } from './schema/config-error.js';
 import { parseOptions, toJsonSchema, type JsonSchema, type OptionsInput, type OptionsOutput, type OptionsSchema } from './schema/options.js';
 
 /** The kinds of plugin a Distillery accepts. */
@@ -29,6 +30,54 @@ export interface ModelEnv {
   logger: Logger;
 }
 
+/**
+ * What a model plugin will build, told without building it (no weights are made): enough to check
+ * losses, data and chains before anything runs.
+ */
+export interface ModelDescription {
+  info: ModelInfo;
+  /** The features the model will emit. */
+  emits: ReadonlySet<Feature>;
+  /** The model's own resolved config (for 'bert': the Hugging Face config), for reports. */
+  config?: Record<string, unknown>;
+  /** Its output heads, e.g. ['classification', 'mlm']. */
+  heads?: readonly string[];
+  /** The longest input sequence it takes (BERT: max_position_embeddings), when bounded. */
+  maxLength?: number;
+}
+
+/** What a model plugin's describe() and resize() are told. */
+export interface DescribeEnv {
+  /** The description of the stage's teacher, when known (for a student initialised or sized from it). */
+  teacher?: ModelDescription;
+}
+
+/** The sizes resize() is asked for. */
+export interface ModelShape {
+  numLayers: number;
+  hiddenSize: number;
+  /** @default the plugin's choice (e.g. the model's own, when it divides hiddenSize) */
+  numHeads?: number;
+  /** @default the plugin's choice */
+  intermediateSize?: number;
+}
+
+/** What teacher and student plugins may tell about their models before building them. */
+interface ModelPluginMethods<O> {
+  /**
+   * What create(options) would build, without building it; undefined when it cannot be told
+   * beforehand (e.g. sizes taken from a teacher that is not described). Option errors are
+   * DistilleryErrors whose `option` names the option. A plugin without describe() is checked when
+   * its stage runs.
+   */
+  describe?(options: O, env: DescribeEnv): ModelDescription | undefined;
+  /**
+   * Options for a model like the one `options` describe, with these sizes and fresh random weights
+   * (no checkpoint, nothing copied from a teacher): how teacher-assistant chains build assistants.
+   */
+  resize?(options: O, shape: ModelShape, env: DescribeEnv): O;
+}
+
 interface PluginBase<K extends PluginKind, O> {
   readonly kind: K;
   /** The name configs refer to, e.g. 'hinton'. */
@@ -52,11 +101,11 @@ export interface MappingPlugin<O = Record<string, unknown>> extends PluginBase<'
   create(options: O): LayerMapping;
 }
 /** Builds (or loads) a frozen teacher. */
-export interface TeacherPlugin<O = Record<string, unknown>> extends PluginBase<'teacher', O> {
+export interface TeacherPlugin<O = Record<string, unknown>> extends PluginBase<'teacher', O>, ModelPluginMethods<O> {
   create(options: O, env: ModelEnv): Teacher | Promise<Teacher>;
 }
 /** Builds (or loads) a trainable student. */
-export interface StudentPlugin<O = Record<string, unknown>> extends PluginBase<'student', O> {
+export interface StudentPlugin<O = Record<string, unknown>> extends PluginBase<'student', O>, ModelPluginMethods<O> {
   create(options: O, env: ModelEnv): Student | Promise<Student>;
 }
 /** Builds a training callback. */
@@ -65,7 +114,14 @@ export interface CallbackPlugin<O = Record<string, unknown>> extends PluginBase<
 }
 /** Expands into one or more pipeline stages (e.g. a teacher-assistant chain). */
 export interface StagePlugin<O = Record<string, unknown>> extends PluginBase<'stage', O> {
-  create(options: O): StageConfig[];
+  create(options: O, env: StageEnv): StageConfig[];
+}
+
+/** What a stage plugin's create() is told: the Distillery's registered plugins (e.g. the model plugins a chain builds with). */
+export interface StageEnv {
+  /** Registered plugins of one kind, in registration order. */
+  plugins(kind: 'teacher' | 'student'): readonly (TeacherPlugin<any> | StudentPlugin<any>)[];
+  logger: Logger;
 }
 
 /** Any plugin. */
@@ -80,9 +136,17 @@ type ByKind<O> = {
 type Rest<F> = F extends (options: any, ...rest: infer R) => any ? R : never;
 type Returned<F> = F extends (...args: any[]) => infer R ? R : never;
 
-/** A plugin definition with a schema: create() receives the schema's output. */
+/** A model plugin's describe() and resize() with a schema: they receive the schema's output, as create() does. */
+type SchemaModelMethods<K extends PluginKind, S extends OptionsSchema> = K extends 'teacher' | 'student' ? {
+  /** What create(options) would build, from validated options (defaults filled in). */
+  describe?(options: OptionsOutput<S>, env: DescribeEnv): ModelDescription | undefined;
+  /** Options for a model like the one validated `options` describe, with these sizes. */
+  resize?(options: OptionsOutput<S>, shape: ModelShape, env: DescribeEnv): OptionsInput<S>;
+} : unknown;
+
+/** A plugin definition with a schema: create() (and a model plugin's describe() and resize()) receive the schema's output. */
 export type SchemaDefinition<K extends PluginKind, S extends OptionsSchema> =
-  Omit<ByKind<OptionsInput<S>>[K], 'kind' | 'options' | 'create'> & {
+  Omit<ByKind<OptionsInput<S>>[K], 'kind' | 'options' | 'create' | 'describe' | 'resize'> & SchemaModelMethods<K, S> & {
     /** The options' schema. */
     options: S;
     /** Builds the plugin's product from validated options (defaults filled in). */
@@ -94,12 +158,19 @@ export type PlainDefinition<K extends PluginKind, O> = Omit<ByKind<O>[K], 'kind'
 /** A plugin defined with a schema: its options type is the schema's input; `options` is the schema itself. */
 export type DefinedPlugin<K extends PluginKind, S extends OptionsSchema> = ByKind<OptionsInput<S>>[K] & { readonly options: S };
 
+/** A plugin's options error, pointing (DistilleryError.option) at the first bad option, as plugins' own option errors do. */
+function locate(error: unknown, where: string): unknown {
+  if (!(error instanceof ConfigError) || !error.issues[0]?.keys || error.option) return error;
+  const option = error.issues[0].keys.filter((k): k is string | number => typeof k !== 'symbol');
+  return new ConfigError(error.issues, { subject: where, option });
+}
+
 function define(kind: PluginKind, def: { name: string; options?: OptionsSchema; create: (...args: any[]) => unknown }): any {
   const schema = def.options;
   if (!schema) return { kind, ...def };
   const where = `${def.name} options`;
   const what = `option for ${kind} plugin '${def.name}'`;
-  // Methods taking options first (create, and a model plugin's describe) validate whoever calls them
+  // Methods taking options first (create, and a model plugin's describe and resize) validate whoever calls them
   // (the Distiller, the CLI, a test), so they always get defaults filled in. An async one (a model
   // loading files) rejects on a bad option, as it would on a failed build.
   const parsing = (method: (...args: any[]) => unknown) => {
@@ -109,17 +180,19 @@ function define(kind: PluginKind, def: { name: string; options?: OptionsSchema; 
       try {
         parsed = parseOptions(schema, options ?? {}, where, what);
       } catch (error) {
-        if (async) return Promise.reject(error);
-        throw error;
+        const located = locate(error, where);
+        if (async) return Promise.reject(located);
+        throw located;
       }
       return method(parsed, ...rest);
     };
   };
-  const describe = (def as { describe?: unknown }).describe;
-  return {
-    kind, ...def, create: parsing(def.create),
-    ...(typeof describe === 'function' ? { describe: parsing(describe as (...args: any[]) => unknown) } : {}),
-  };
+  const parsed: Record<string, unknown> = { create: parsing(def.create) };
+  for (const name of ['describe', 'resize'] as const) {
+    const method = (def as { [name]?: unknown })[name];
+    if (typeof method === 'function') parsed[name] = parsing(method as (...args: any[]) => unknown);
+  }
+  return { kind, ...def, ...parsed };
 }
 
 /** Defines a loss plugin: `defineLossPlugin({ name, options: z.strictObject({...}), create(options, env) })`. */

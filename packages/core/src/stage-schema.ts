@@ -1,6 +1,7 @@
 import * as z from 'zod';
+import { describeValue } from './schema/issues.js';
 import { parseOptions } from './schema/options.js';
-import type { LossSpec, StageConfig } from './stage.js';
+import type { LossSpec, StageConfig, TeacherCacheHook } from './stage.js';
 
 // The plain settings of a stage (numbers, names, choices), one schema for code and for pipeline files:
 // core checks a StageConfig with it when a pipeline starts, the CLI's file schema is built from it, and
@@ -33,13 +34,22 @@ export const optimizerSchema = z.strictObject({
 
 /** When and how a stage evaluates on its validation data. */
 export const evaluationSchema = z.strictObject({
-  /** @default 'accuracy' ('mse' for a one-output head) */
-  metric: metricSchema.optional().meta({ description: "Metric that picks the best checkpoint. Default 'accuracy' ('mse' for a one-output head)." }),
+  /**
+   * 'accuracy' ('mse' for a one-output head); 'loss' (lower is better) when no loss reads the
+   * student's logits, since the head is then not trained. @default 'accuracy'
+   */
+  metric: metricSchema.optional().meta({
+    description: "Metric that picks the best checkpoint ('loss': the validation loss, lower is better). Default 'accuracy' " +
+      "('mse' for a one-output head; 'loss' when no loss reads the student's logits).",
+  }),
   /** Restore the best evaluation's weights when the stage ends. @default true */
   keepBest: z.boolean().optional().meta({ description: "Restore the best evaluation's weights when the stage ends. Default true." }),
   /** @default the training batch size */
   batchSize: z.int().min(1).optional().meta({ description: 'Evaluation batch size. Default: the training batch size.' }),
-  /** Evaluate every N steps, or at the end of each epoch. @default 'epoch' */
+  /**
+   * When to evaluate: at each epoch's end, or after every N steps (and after the last step) instead.
+   * With a step count, `last/` is also written at each evaluation, so a long epoch is not lost. @default 'epoch'
+   */
   every: z.union([z.int().min(1), z.literal('epoch')]).optional().meta({ description: "Evaluate every N steps, or 'epoch'. Default 'epoch'." }),
 });
 
@@ -87,6 +97,10 @@ export const stageFieldsShape = {
   mapping: z.custom<StageConfig['mapping']>().optional(),
   data: z.custom<StageConfig['data']>(),
   callbacks: z.array(z.custom<NonNullable<StageConfig['callbacks']>[number]>()).optional(),
+  /** A hook serving the teacher's outputs, or whether a runner may add its own cache (files: a boolean). */
+  teacherCache: z.union([z.boolean(), z.custom<TeacherCacheHook>((value) => typeof value === 'function', {
+    error: (iss) => `expected true or false or a function, got ${describeValue(iss.input)}`,
+  })]).optional(),
   ...stageSettingsShape,
 };
 

@@ -49,6 +49,8 @@ export interface ModelInfo {
   numHeads: number;
   vocabSize?: number;
   numLabels?: number;
+  /** Width of the feed-forward layers, for models that have them (teacher-assistant chains size assistants by it). */
+  intermediateSize?: number;
 }
 
 /** A frozen model. forward() computes only the requested features. */

@@ -153,6 +153,32 @@ describe('cachedTeacher', () => {
   });
 });
 
+describe('cachedTeacher and hidden labels', () => {
+  it('hands the batch labels (-100 included) through unchanged, and a supervised + distillation stage trains on them', async () => {
+    const live = counting(teacherModel.asTeacher());
+    const labels = data.labels.map((l, i) => (i % 3 ? -100 : l));
+    const cached = await cachedTeacher(live, arraySource({ inputIds: data.inputIds, labels }),
+      { dir: path.join(root, 'hidden-labels'), teacherFingerprint: teacherPrint, logger: silentLogger });
+    const batch = cached.source.batch([0, 1, 2, 3]);
+    expect(Array.from(batch.labels!.dataSync())).toEqual([labels[0], -100, -100, labels[3]]);
+    const out = cached.teacher.forward(batch, new Set(['logits']));
+    expect(out.logits!.shape).toEqual([4, 3]);
+    tf.dispose(out.logits!);
+    disposeBatch(batch);
+    live.calls = 0;
+    const losses: number[] = [];
+    const student = new MlpClassifier({ vocabSize: 30, embeddingSize: 6, hiddenSizes: [6], numLabels: 3, seed: 4 });
+    await createDistillery({ logger: silentLogger }).runStage({
+      name: 'kd', teacher: cached.teacher, student, losses: [{ use: 'supervised' }, { use: logitMse }], data: { train: cached.source },
+      epochs: 1, batchSize: 16, seed: 3, callbacks: [{ onStep: (e) => { losses.push(e.loss); } }],
+    });
+    student.dispose();
+    expect(live.calls).toBe(0);
+    expect(losses.length).toBe(8);
+    expect(losses.every(Number.isFinite)).toBe(true);
+  });
+});
+
 describe('cachedTeacher and MLM masking', () => {
   it('refuses masked inputs, saying plainly that MLM stages cannot use the cache', async () => {
     const live = counting(teacherModel.asTeacher());

@@ -7,9 +7,13 @@ export { DelimitedParser, parseDelimited, readDelimited } from './io/delimited.j
 export type { DelimitedFormat, DelimitedRecord } from './io/delimited.js';
 export { LabelMap, sortLabels } from './labels.js';
 export { ExampleStream, loadTextDataset, streamExamples } from './readers.js';
-export type { ColumnRef, Columns, ReadOptions, TextDataset, TextFormat } from './readers.js';
+export type { ColumnRef, Columns, LoadTextOptions, ReadOptions, StreamExamplesOptions, TextDataset, TextFormat } from './readers.js';
 export { DEFAULT_FRACTIONS, splitExamples } from './splits.js';
 export type { SplitFractions, SplitOptions, Splits } from './splits.js';
+export { describeKeptLabels, HIDDEN_LABEL, keepLabels } from './partial-labels.js';
+export type { KeepLabelsOptions, KeptLabels } from './partial-labels.js';
+export { sampleExamples } from './sampling.js';
+export type { SampleOptions } from './sampling.js';
 export { cleanEmail, SPAM_ASSASSIN_SEED, spamAssassin, spamAssassinUnlabelled } from './spam-assassin.js';
 export type { EmailCleanOptions, LabelCounts, SpamAssassinDataset, SpamAssassinOptions } from './spam-assassin.js';
 export { mobyDick } from './moby-dick.js';

@@ -169,6 +169,16 @@ describe('MLM masking (DistilBERT)', () => {
     expect(() => new MlmMasker({ ...vocab, maskId: 1000 })).toThrow(/maskId 1000 is outside the vocabulary/);
   });
 
+  it('keeps the batch labels as they are, hidden ones (-100) included, next to its own mlmLabels', () => {
+    const labels = [1, -100, 0, -100];
+    const source = mlmSource(arraySource({ inputIds: corpus(4, 6), labels }), vocab, { seed: 3 });
+    const batch = source.batch([0, 1, 2, 3]);
+    expect(batch.labels!.dtype).toBe('int32');
+    expect(Array.from(batch.labels!.dataSync())).toEqual(labels);
+    expect(batch.mlmLabels!.shape).toEqual([4, S]);
+    disposeBatch(batch);
+  });
+
   it('keeps the tensor count flat and disposes the unmasked ids', () => {
     const source = mlmSource(arraySource({ inputIds: corpus(32, 5), labels: new Array(32).fill(1) }), vocab);
     disposeBatch(source.batch([0]));

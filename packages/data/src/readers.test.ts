@@ -99,6 +99,97 @@ describe('loadTextDataset: JSONL', () => {
   });
 });
 
+describe('loadTextDataset: columns are decided by the config or the whole file, never by the first record alone', () => {
+  // The bug: the first record has no label, so the whole file was read as unlabelled and the labels further down vanished.
+  const lines = ['{"text":"no label here"}', '{"text":"good","label":"spam"}', '{"text":"fine","label":"ham"}'];
+
+  it('with a label list, a record without its label is a bad row at its line (fail), or skipped and counted (skip)', async () => {
+    const file = await write('first-unlabelled.jsonl', lines.join('\n'));
+    const error = await loadTextDataset(file, { ...quiet, labels: ['ham', 'spam'] }).catch((e) => e);
+    expect(error).toBeInstanceOf(BadRowError);
+    expect(error.message).toBe(`${file}:1: column 'label': missing label`);
+    const { logger, warnings } = capture();
+    const ds = await loadTextDataset(file, { logger, labels: ['ham', 'spam'], onBadRow: 'skip' });
+    expect(ds.examples).toEqual([{ text: 'good', label: 1 }, { text: 'fine', label: 0 }]);
+    expect(ds.report).toMatchObject({ rows: 3, kept: 2, skipped: 1 });
+    expect(warnings[0]).toMatch(/skipped 1 bad row of 3: .*first-unlabelled.jsonl:1: column 'label': missing label$/);
+  });
+
+  it('without a label list, a label anywhere makes the file labelled: records without one are bad rows', async () => {
+    const file = await write('first-unlabelled-2.jsonl', lines.join('\n'));
+    await expect(loadTextDataset(file, quiet)).rejects.toThrow(`${file}:1: missing label (line 2 has one: every record of the file ` +
+      'needs it; columns.label: null reads the file as unlabelled)');
+    const ds = await loadTextDataset(file, { ...quiet, onBadRow: 'skip' });
+    expect(ds.labels!.names).toEqual(['ham', 'spam']);
+    expect(ds.examples).toEqual([{ text: 'good', label: 1 }, { text: 'fine', label: 0 }]);
+    expect(ds.report).toMatchObject({ rows: 3, kept: 2, skipped: 1 });
+    // Saying the file is unlabelled reads every record, labels ignored.
+    expect((await loadTextDataset(file, { ...quiet, columns: { label: null } })).examples).toEqual(
+      [{ text: 'no label here' }, { text: 'good' }, { text: 'fine' }]);
+  });
+
+  it('a second text missing from the first record is not dropped for the others', async () => {
+    const file = await write('pairs-late.jsonl', '{"text_a":"x","label":"a"}\n{"text_a":"y","text_b":"z","label":"b"}\n');
+    await expect(loadTextDataset(file, quiet)).rejects.toThrow(/pairs-late.jsonl:1: missing second text \(line 2 has one/);
+    expect((await loadTextDataset(file, { ...quiet, columns: { textPair: null } })).examples).toEqual([{ text: 'x', label: 0 }, { text: 'y', label: 1 }]);
+  });
+
+  it('a streamed file holds every record to its first one', async () => {
+    const file = await write('stream-late.jsonl', '{"text":"a"}\n{"text":"b","label":0.5}\n{"text":"c"}\n');
+    const stream = streamExamples(file, { ...quiet, task: 'regression', onBadRow: 'skip' });
+    const seen = [];
+    for await (const e of stream) seen.push(e);
+    expect(seen).toEqual([{ text: 'a' }, { text: 'c' }]);
+    expect(stream.report.badRows).toEqual([{ file, line: 2, reason: 'has a label, but line 1 has none (every record must agree; ' +
+      'columns.label: null reads the file as unlabelled)' }]);
+  });
+
+  it('a CSV without a label column fails when a label list is given', async () => {
+    const file = await write('nolabel.csv', 'text,stars\na,1\n');
+    await expect(loadTextDataset(file, { ...quiet, labels: ['1', '5'] })).rejects.toThrow(
+      `${file}: a label list was given but the file has no label column (no 'label' in the header: 'text', 'stars'); set columns.label`);
+  });
+});
+
+describe('loadTextDataset: hidden labels (partly labelled files) and keepLabels', () => {
+  it('hiddenLabels: a null JSONL label is hidden (-100); a missing label key is still a bad row', async () => {
+    const file = await write('partly.jsonl', '{"text":"a","label":"spam"}\n{"text":"b","label":null}\n{"text":"c","label":"ham"}\n');
+    await expect(loadTextDataset(file, quiet)).rejects.toThrow(`${file}:2: column 'label': missing label (null; read with hiddenLabels: true to take it as a hidden label)`);
+    const ds = await loadTextDataset(file, { ...quiet, hiddenLabels: true });
+    expect(ds.labels!.names).toEqual(['ham', 'spam']);
+    expect(ds.examples).toEqual([{ text: 'a', label: 1 }, { text: 'b', label: -100 }, { text: 'c', label: 0 }]);
+    const listed = await loadTextDataset(file, { ...quiet, hiddenLabels: true, labels: ['spam', 'ham'] });
+    expect(listed.examples.map((e) => e.label)).toEqual([0, -100, 1]);
+    const missing = await write('partly-missing.jsonl', '{"text":"a","label":"spam"}\n{"text":"b"}\n');
+    await expect(loadTextDataset(missing, { ...quiet, hiddenLabels: true, labels: ['ham', 'spam'] })).rejects.toThrow(`${missing}:2: column 'label': missing label`);
+    await expect(loadTextDataset(missing, { ...quiet, hiddenLabels: true })).rejects.toThrow(`${missing}:2: missing label (line 1 has one`);
+  });
+
+  it('hiddenLabels: an empty CSV label field is hidden; a file with every label hidden needs the label list', async () => {
+    const file = await write('partly.csv', 'text,label\na,pos\nb,\nc,neg\n');
+    expect((await loadTextDataset(file, { ...quiet, hiddenLabels: true })).examples.map((e) => e.label)).toEqual([1, -100, 0]);
+    const regression = await write('partly-sts.csv', 'text,label\na,0.5\nb,\n');
+    expect((await loadTextDataset(regression, { ...quiet, hiddenLabels: true, task: 'regression' })).examples.map((e) => e.label)).toEqual([0.5, -100]);
+    const none = await write('all-hidden.jsonl', '{"text":"a","label":null}\n');
+    await expect(loadTextDataset(none, { ...quiet, hiddenLabels: true })).rejects.toThrow(/every label is hidden, so the class ids cannot be known; give the label list/);
+    expect((await loadTextDataset(none, { ...quiet, hiddenLabels: true, labels: ['x'] })).examples).toEqual([{ text: 'a', label: -100 }]);
+  });
+
+  it('keepLabels keeps a seeded, stratified subset of the labels and reports it; it implies hiddenLabels', async () => {
+    const rows = Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `t${i}`, label: i === 39 ? null : i % 4 === 0 ? 'spam' : 'ham' }));
+    const file = await write('keep.jsonl', rows.join('\n'));
+    const ds = await loadTextDataset(file, { ...quiet, keepLabels: { fraction: 0.2, seed: 1 } });
+    // 39 labelled (29 ham, 10 spam): round(0.2 · 39) = 8 kept → quotas 5.95 / 2.05 → 6 ham, 2 spam.
+    expect(ds.keptLabels).toMatchObject({ rows: 40, labelled: 39, kept: 8, classes: [{ label: 0, kept: 6, labelled: 29 }, { label: 1, kept: 2, labelled: 10 }] });
+    expect(ds.examples.filter((e) => e.label !== -100)).toHaveLength(8);
+    expect(ds.examples[39].label).toBe(-100);
+    const again = await loadTextDataset(file, { ...quiet, keepLabels: { fraction: 0.2, seed: 1 } });
+    expect(again.examples).toEqual(ds.examples);
+    const plain = await write('keep-unlabelled.jsonl', '{"text":"a"}\n');
+    await expect(loadTextDataset(plain, { ...quiet, keepLabels: { count: 1 } })).rejects.toThrow(/keepLabels needs a labelled file/);
+  });
+});
+
 describe('loadTextDataset: CSV and TSV', () => {
   it('reads a CSV with a header, quoted fields and custom column names', async () => {
     const file = await write('reviews.csv', 'id,review,stars\r\n1,"Great, really ""great""",5\r\n2,"two\nlines",1\r\n');

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sha256 } from './internals/hash.js';
+import { describeKeptLabels } from './partial-labels.js';
 import { cleanEmail, spamAssassin, spamAssassinUnlabelled, type SpamAssassinDataset } from './spam-assassin.js';
 import type { TextExample } from './types.js';
 
@@ -144,6 +145,21 @@ describe('spamAssassin (the whole corpus)', () => {
     expect(unlabelled.every((e) => e.label === undefined)).toBe(true);
     expect(unlabelled.map((e) => e.text)).toEqual(data.train.map((e) => e.text));
     expect(spamAssassinUnlabelled({ split: 'all' })).toHaveLength(5777);
+  });
+
+  it('keepLabels hides all but a stratified subset of the train labels; validation and test keep theirs', () => {
+    const partly = spamAssassin({ keepLabels: { fraction: 0.05, seed: 1 } });
+    // 4,623 train rows (3,267 ham, 1,356 spam): round(0.05 · 4,623) = 231 → quotas 163.35 / 67.8 → 163 + 67 = 230,
+    // the last to the larger remainder (0.8, spam): 163 / 68.
+    expect(partly.keptLabels).toMatchObject({ rows: 4623, labelled: 4623, kept: 231,
+      classes: [{ label: 0, kept: 163, labelled: 3267 }, { label: 1, kept: 68, labelled: 1356 }] });
+    expect(partly.train.filter((e) => e.label === -100)).toHaveLength(4623 - 231);
+    expect(describeKeptLabels(partly.keptLabels!, partly.labels.names))
+      .toBe('231 of 4,623 rows keep their label (5 %, seed 1, stratified; ham 163 of 3,267, spam 68 of 1,356)');
+    expect(partly.train.map((e) => e.text)).toEqual(data.train.map((e) => e.text));
+    expect(partly.validation).toEqual(data.validation);
+    expect(partly.counts).toEqual(data.counts);
+    expect(data.keptLabels).toBeUndefined();
   });
 
   it('changes with its options: another seed, no stratification', () => {

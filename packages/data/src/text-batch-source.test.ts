@@ -72,6 +72,20 @@ describe('textBatchSource', () => {
     expect(() => textBatchSource([], encoder, { maxLength: 0 })).toThrow(/maxLength must be a positive integer/);
   });
 
+  it('passes hidden labels (-100) on in int32 and float32 (regression) label tensors', () => {
+    const encoder = WordEncoder.fromTexts(['a b']);
+    const classes = textBatchSource([{ text: 'a', label: 1 }, { text: 'b', label: -100 }], encoder);
+    const batch = classes.batch([0, 1]);
+    expect(batch.labels!.dtype).toBe('int32');
+    expect(Array.from(batch.labels!.dataSync())).toEqual([1, -100]);
+    const targets = textBatchSource([{ text: 'a', label: -100 }, { text: 'b', label: 0.5 }], encoder, { regression: true });
+    const floats = targets.batch([0, 1]);
+    expect(floats.labels!.dtype).toBe('float32');
+    expect(Array.from(floats.labels!.dataSync())).toEqual([-100, 0.5]);
+    disposeBatch(batch);
+    disposeBatch(floats);
+  });
+
   it('trains a student in a stage and keeps the tensor count flat', async () => {
     const words = ['good', 'great', 'fine', 'bad', 'awful', 'poor', 'movie', 'plot', 'the', 'was'];
     const encoder = new WordEncoder(words);

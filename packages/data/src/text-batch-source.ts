@@ -24,6 +24,7 @@ export interface EncodedExample {
  * Text examples as a core BatchSource: batch(indices) tokenizes (or takes cached ids), pads with the
  * encoder's padId (attention mask 0 there), and returns int32 inputIds, attentionMask and
  * tokenTypeIds, plus labels (int32 class ids, float32 for regression) when the examples have them.
+ * A hidden label (-100, see keepLabels) is passed on as it is.
  */
 export class TextBatchSource implements BatchSource {
   readonly size: number;
@@ -119,7 +120,8 @@ export class TextBatchSource implements BatchSource {
     } else if (labelled > 0) {
       tf.dispose([batch.inputIds, batch.attentionMask, batch.tokenTypeIds!]);
       const missing = indices.find((i) => this.examples[i].label === undefined);
-      throw new DistilleryError(`textBatchSource: example ${missing} has no label but others in its batch do`, 'config');
+      throw new DistilleryError(`textBatchSource: example ${missing} has no label but others in its batch do ` +
+        `(a row of a partly labelled set carries HIDDEN_LABEL, -100, rather than no label)`, 'config');
     }
     return batch;
   }

@@ -3,7 +3,7 @@ export interface TextExample {
   text: string;
   /** The second segment of a pair task (GLUE `text_b` / `sentence2`). */
   textPair?: string;
-  /** Class id (an index into the dataset's LabelMap) or a float target (regression). */
+  /** Class id (an index into the dataset's LabelMap) or a float target (regression); HIDDEN_LABEL (-100) when hidden. */
   label?: number;
 }
 

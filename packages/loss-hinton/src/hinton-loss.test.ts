@@ -167,6 +167,65 @@ describe('hinton values against a float64 reference', () => {
   });
 });
 
+// ---- partly labelled batches (label -100 = hidden) ----
+
+describe('hinton with hidden labels (-100)', () => {
+  const B = 6, C = 5;
+  const rng = new Rng(4321);
+  const zt = randomMatrix(rng, B, C, 3);
+  const zs = randomMatrix(rng, B, C, 3);
+  const labels = [3, -100, 0, -100, 4, -100];
+  const shown = [0, 2, 4];
+  const gamma = 0.3;
+
+  it('the hard term is the cross-entropy of the labelled rows only; soft uses every row', () => {
+    const got = run({ hardWeight: gamma }, zt, zs, labels);
+    const hard = refHard(shown.map((i) => zs[i]), shown.map((i) => labels[i]));
+    const soft = refSoft(zt, zs, 4, 'kl');
+    expectClose(got.hard!, hard, 'hard');
+    expectClose(got.soft, soft, 'soft');
+    expectClose(got.total, gamma * hard + (1 - gamma) * soft, 'total');
+  });
+
+  it('every label hidden: hard is 0 (not NaN) and total = (1 − γ)·soft, unlike a batch without labels (total = soft)', () => {
+    const got = run({ hardWeight: gamma }, zt, zs, labels.map(() => -100));
+    expect(got.keys).toEqual(['hard', 'soft']);
+    expect(got.hard).toBe(0);
+    expectClose(got.total, (1 - gamma) * refSoft(zt, zs, 4, 'kl'), 'total');
+    expectClose(run({ hardWeight: gamma }, zt, zs).total, refSoft(zt, zs, 4, 'kl'), 'total without labels');
+  });
+
+  it('a regression head leaves hidden targets out of its hard MSE', () => {
+    const t1 = randomMatrix(rng, 4, 1, 2), s1 = randomMatrix(rng, 4, 1, 2);
+    const got = run({ softLoss: 'mse', hardWeight: 0.25 }, t1, s1, [0.5, -100, 1.5, -100], true);
+    expectClose(got.hard!, refHard([s1[0], s1[2]], [0.5, 1.5]), 'hard');
+    expectClose(got.total, 0.25 * got.hard! + 0.75 * refSoft(t1, s1, 4, 'mse'), 'total');
+  });
+
+  it("a hidden row's logits get exactly 0 gradient from the hard term", () => {
+    const loss = hintonLoss({ hardWeight: gamma });
+    const { ctx, dispose } = context(zt, zs, labels);
+    const g = tf.grad((s: tf.Tensor) => loss.compute({ ...ctx, student: { logits: s } }).terms.hard)(ctx.student.logits!);
+    const rows = g.arraySync() as number[][];
+    tf.dispose(g);
+    dispose();
+    for (const i of [1, 3, 5]) expect(rows[i].every((v) => v === 0)).toBe(true);
+    // Labelled rows: (softmax(z) − onehot(y)) / 3, the gradient of the mean over the 3 labelled rows.
+    for (const i of shown) {
+      const p = refLogSoftmax(zs[i], 1).map(Math.exp);
+      rows[i].forEach((v, c) => expectClose(v, (p[c] - (c === labels[i] ? 1 : 0)) / shown.length, `d hard/dz[${i}][${c}]`));
+    }
+  });
+
+  for (const hidden of [labels, labels.map(() => -100)]) {
+    it(`leaves no tensors behind (${hidden.every((l) => l === -100) ? 'every' : 'half the'} labels hidden)`, () => {
+      const { ctx, dispose } = context(zt, zs, hidden);
+      expectComputeLeavesNoTensors(hintonLoss({ hardWeight: gamma }), ctx);
+      dispose();
+    });
+  }
+});
+
 // ---- gradients ----
 
 describe('hinton gradient of the soft term', () => {

@@ -43,7 +43,9 @@ const LOGITS: ReadonlySet<Feature> = new Set(['logits']);
  *         into Simple Neural Networks").
  *
  * The hard term is core's hardLabelLoss (cross-entropy at T = 1, or MSE for a one-output regression head).
- * Without batch labels the hard term is skipped and total = soft.
+ * Without batch labels the hard term is skipped and total = soft. In a partly labelled batch the hard term is
+ * the mean over the rows whose label is not -100 (the soft term keeps every row), and the mix is unchanged: a
+ * batch whose labels are all -100 has hard = 0 and total = (1 − γ) · soft.
  */
 export function hintonLoss(options: HintonOptions = {}): DistillationLoss {
   const { temperature: T, hardWeight: gamma, softLoss: kind, reduction: divide } =

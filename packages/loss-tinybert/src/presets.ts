@@ -10,7 +10,7 @@ import type { TinybertOptions } from './tinybert-loss.js';
  */
 export const tinybertPresets = {
   /** Attention + hidden distillation, weight 1. */
-  intermediate: (options: Pick<TinybertOptions, 'projection' | 'layers'> = {}): LossSpec[] =>
+  intermediate: (options: Pick<TinybertOptions, 'projection' | 'layers' | 'teacherHeads'> = {}): LossSpec[] =>
     [{ use: 'tinybert', weight: 1, options: { ...options, stage: 'intermediate' } }],
   /** Prediction-layer distillation, weight 1. */
   prediction: (options: Pick<TinybertOptions, 'temperature'> = {}): LossSpec[] =>

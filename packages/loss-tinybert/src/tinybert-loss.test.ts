@@ -35,6 +35,34 @@ function refAttention(ts: Scores[], ss: Scores[], pairs: LayerPair[], rule = tru
   return total;
 }
 
+/** S̄_t: per student head i, the mean over the teacher heads groups[i] of the raw scores (mask included, before r). */
+function refGroupHeads(ts: Scores[], groups: number[][]): Scores[] {
+  const out: Scores[] = [];
+  for (const T of ts) {
+    const layer: Scores = [];
+    for (let b = 0; b < T.length; b++) {
+      const row: number[][][] = [];
+      for (const group of groups) {
+        const S = T[b][0].length;
+        const head: number[][] = [];
+        for (let q = 0; q < S; q++) {
+          const line: number[] = [];
+          for (let k = 0; k < S; k++) {
+            let acc = 0;
+            for (const j of group) acc += T[b][j][q][k];
+            line.push(acc / group.length);
+          }
+          head.push(line);
+        }
+        row.push(head);
+      }
+      layer.push(row);
+    }
+    out.push(layer);
+  }
+  return out;
+}
+
 /** Σ over pairs of the mean over B·S·H_t of (h_s·W + b − h_t)², pair i using projs[i] (or projs[0] when shared). */
 function refHidden(th: Seq[], sh: Seq[], pairs: LayerPair[], projs: Projection[]): number {
   let total = 0;
@@ -495,6 +523,187 @@ describe('tinybert errors', () => {
   });
 });
 
+// ---- teacherHeads: a student with fewer heads than the teacher ----
+
+describe(`tinybert option 'teacherHeads' (teacher 4 heads, student 2) against a float64 reference`, () => {
+  const lengths = [5, 3, 2];
+  const rng = new Rng(41);
+  const t = { hidden: hiddenStates(rng, 4, 3, 5, 8), scores: attentionScores(rng, 4, lengths, 4, 5) };
+  const s = { hidden: hiddenStates(rng, 2, 3, 5, 6), scores: attentionScores(rng, 2, lengths, 2, 5) };
+  const ATT = zip([0, 1], [1, 3]);
+  const HID = zip([0, 1, 2], [0, 2, 4]);
+  const env = (extra: Partial<TinybertEnv> = {}) => envOf(4, 2, 8, 6, { teacherInfo: info(4, 8, 4), studentInfo: info(2, 6, 2), ...extra });
+  const MAP = [[3, 0, 2], [1]];
+
+  it(`'average': student head i against the mean of teacher heads 2i, 2i + 1, then r; the hidden term is unchanged`, () => {
+    const got = run({ teacherHeads: 'average' }, env(), t, s, lengths);
+    const attention = refAttention(refGroupHeads(t.scores, [[0, 1], [2, 3]]), s.scores, ATT);
+    const hidden = refHidden(t.hidden, s.hidden, HID, got.projs);
+    expectRel(got.attention, attention, 'attention');
+    expectRel(got.hidden, hidden, 'hidden');
+    expectRel(got.total, attention + hidden, 'total');
+    // Not the first head of each group, nor groups of the wrong heads: the mean of the consecutive pairs.
+    const firstHeads = refAttention(refGroupHeads(t.scores, [[0], [2]]), s.scores, ATT);
+    const interleaved = refAttention(refGroupHeads(t.scores, [[0, 2], [1, 3]]), s.scores, ATT);
+    expect(Math.abs(got.attention - firstHeads)).toBeGreaterThan(1e-2 * attention);
+    expect(Math.abs(got.attention - interleaved)).toBeGreaterThan(1e-2 * attention);
+  });
+
+  it('an explicit map: student head i against the mean of the listed teacher heads (any order, any sizes)', () => {
+    const got = run({ teacherHeads: MAP }, env(), t, s, lengths);
+    expectRel(got.attention, refAttention(refGroupHeads(t.scores, MAP), s.scores, ATT), 'attention');
+    expectRel(got.hidden, refHidden(t.hidden, s.hidden, HID, got.projs), 'hidden');
+    const consecutive = run({ teacherHeads: [[0, 1], [2, 3]] }, env(), t, s, lengths);
+    expectRel(consecutive.attention, run({ teacherHeads: 'average' }, env(), t, s, lengths).attention, `map = 'average'`);
+  });
+
+  it('the mean is taken before r: a kept score ≤ −100 in one head is averaged, not dropped', () => {
+    // One batch row, 2×2 scores, key 1 masked. Teacher head 0 has a kept −150 at [0][0], head 1 has 50 there:
+    // mean then r gives −50; r then mean would give 25. Masked keys stay masked after the mean.
+    const teacher: Scores = [[[[-150, -10000 + 3], [2, -10000 - 1]], [[50, -10000 - 7], [4, -10000 + 2]]]];
+    const student: Scores = [[[[0, -10000], [3, -10000]]]];
+    const hid = (L: number) => hiddenStates(new Rng(1), L, 1, 2, 2);
+    const got = run({ teacherHeads: 'average', layers: { hidden: zip([0], [0]), attentionScores: zip([0], [0]) } },
+      envOf(1, 1, 2, 2, { teacherInfo: info(1, 2, 2), studentInfo: info(1, 2, 1) }),
+      { hidden: hid(1), scores: [teacher] }, { hidden: hid(1), scores: [student] }, [1]);
+    expectRel(got.attention, ((0 - -50) ** 2 + (3 - 3) ** 2) / 4, 'mean before r');
+  });
+
+  it(`equal head counts: 'average' is exactly the default; the identity map gives the same value`, () => {
+    const s4 = { ...s, scores: attentionScores(new Rng(8), 2, lengths, 4, 5) };
+    const same = (teacherHeads?: TinybertOptions['teacherHeads']) =>
+      run(teacherHeads === undefined ? {} : { teacherHeads }, envOf(4, 2, 8, 6, { teacherInfo: info(4, 8, 4), studentInfo: info(2, 6, 4) }), t, s4, lengths);
+    const base = same();
+    expectRel(base.attention, refAttention(t.scores, s4.scores, ATT), 'default');
+    expect(same('equal').attention).toBe(base.attention);
+    expect(same('average').attention).toBe(base.attention);
+    expectRel(same([[0], [1], [2], [3]]).attention, base.attention, 'identity map');
+  });
+
+  const cases: [string, TinybertOptions['teacherHeads'], number[][]][] = [[`'average'`, 'average', [[0, 1], [2, 3]]], ['a map', MAP, MAP]];
+  for (const [label, teacherHeads, groups] of cases) {
+    it(`d attention / d student scores with ${label}: zero where masked, matches central differences elsewhere`, () => {
+      const q = new Rng(78);
+      const tg = { hidden: hiddenStates(q, 2, 2, 3, 4), scores: attentionScores(q, 2, [3, 2], 4, 3) };
+      const sg = { hidden: hiddenStates(q, 1, 2, 3, 3), scores: attentionScores(q, 1, [3, 2], 2, 3) };
+      const loss = tinybertLoss({ teacherHeads }, envOf(2, 1, 4, 3, { teacherInfo: info(2, 4, 4), studentInfo: info(1, 3, 2) }));
+      const { ctx, dispose } = context(tg, sg, [3, 2]);
+      const g = tf.grad((x: tf.Tensor) => loss.compute({ ...ctx, student: { ...ctx.student, attentionScores: [x] } }).terms.attention)(
+        ctx.student.attentionScores![0]);
+      const analytic = g.arraySync() as Scores;
+      tf.dispose(g);
+      dispose();
+      loss.dispose();
+      const grouped = refGroupHeads(tg.scores, groups);
+      const maxAbs = Math.max(...analytic.flat(3).map(Math.abs));
+      expect(maxAbs).toBeGreaterThan(1e-2);
+      let masked = 0;
+      analytic.forEach((heads, b) => heads.forEach((rows, a) => rows.forEach((row, qi) => row.forEach((value, k) => {
+        const at = (d: number) => {
+          const copy = sg.scores.map((l) => l.map((x) => x.map((y) => y.map((z) => [...z]))));
+          copy[0][b][a][qi][k] += d;
+          return refAttention(grouped, copy, zip([0], [1]));
+        };
+        if (sg.scores[0][b][a][qi][k] <= -100) { masked++; expect(value).toBe(0); }
+        else expectRel(value, (at(1e-4) - at(-1e-4)) / 2e-4, `d/dS[${b}][${a}][${qi}][${k}]`, 1e-5 * maxAbs);
+      }))));
+      expect(masked).toBeGreaterThan(0);
+    });
+  }
+
+  it('leaves no tensors behind, also when compute throws', () => {
+    for (const teacherHeads of ['average', MAP] as TinybertOptions['teacherHeads'][]) {
+      const loss = tinybertLoss({ teacherHeads }, env());
+      const { ctx, dispose } = context(t, s, lengths);
+      expectComputeLeavesNoTensors(loss, ctx);
+      // The teacher's tensors have 2 heads where the option expects 4.
+      const twoHeads = { ...ctx, teacher: { ...ctx.teacher, attentionScores: ctx.student.attentionScores } };
+      expect(thrownWithoutLeaks(() => loss.compute(twoHeads))).toBeInstanceOf(DistilleryError);
+      // A student layer missing: the throw comes after the attention pairs were checked.
+      const short = { ...ctx, student: { ...ctx.student, hidden: ctx.student.hidden!.slice(0, 1) } };
+      expect(thrownWithoutLeaks(() => loss.compute(short))).toBeInstanceOf(DistilleryError);
+      dispose();
+      loss.dispose();
+    }
+  });
+
+  it('logs the teacher heads each student head learns', () => {
+    const lines: string[] = [];
+    const logger = { info: (m: string) => lines.push(m), warn: () => {} };
+    tinybertLoss({ teacherHeads: 'average' }, env({ logger })).dispose();
+    tinybertLoss({ teacherHeads: MAP }, env({ logger })).dispose();
+    expect(lines[0]).toMatch(/projection 'shared'; teacher heads averaged: student 0 ← teacher 0, 1; student 1 ← teacher 2, 3$/);
+    expect(lines[1]).toMatch(/; teacher heads averaged: student 0 ← teacher 3, 0, 2; student 1 ← teacher 1$/);
+  });
+});
+
+describe(`tinybert option 'teacherHeads' errors`, () => {
+  const make = (teacherHeads: unknown, teacher = 4, student = 2) =>
+    thrown(() => tinybertLoss({ teacherHeads } as TinybertOptions, envOf(4, 2, 8, 6, { teacherInfo: info(4, 8, teacher), studentInfo: info(2, 6, student) })));
+
+  it(`'equal' (the default) keeps the paper's rule and today's error`, () => {
+    for (const e of [make(undefined), make('equal')]) {
+      expect(e).toBeInstanceOf(DistilleryError);
+      expect(e.message).toBe(`tinybert: feature 'attentionScores': head counts differ (teacher 4, student 2); ` +
+        `TinyBERT's attention loss compares the heads one to one`);
+    }
+  });
+
+  it(`'average' with 4 teacher heads and 3 student heads names the plugin, the option and both counts`, () => {
+    const e = make('average', 4, 3);
+    expect(e).toBeInstanceOf(DistilleryError);
+    expect((e as DistilleryError).code).toBe('config');
+    expect(e.message).toBe(`tinybert: option 'teacherHeads' 'average' splits the teacher's heads into equal consecutive groups, ` +
+      `one per student head, so the teacher's head count must be a multiple of the student's: teacher 4 heads, student 3 heads`);
+  });
+
+  it('a map with a teacher head out of range names the entry, the head and both counts', () => {
+    expect(make([[0, 1], [2, 4]]).message).toBe(`tinybert: option 'teacherHeads' entry teacherHeads[1] = [2,4]: teacher head 4 is ` +
+      `out of range (teacher 4 heads, student 2 heads; teacher heads are 0..3)`);
+    // Values no head count can make right are refused by the options schema, at their path.
+    expect(make([[-1], [2]]).message).toBe('tinybert options.teacherHeads[0][0]: expected an integer >= 0, got -1');
+    expect(make([[0.5], [2]]).message).toBe('tinybert options.teacherHeads[0][0]: expected an integer, got 0.5');
+    expect(make([['1'], [2]]).message).toBe('tinybert options.teacherHeads[0][0]: expected an integer, got "1"');
+  });
+
+  it('a map of the wrong length names the number of groups and both counts', () => {
+    expect(make([[0], [1], [2]]).message).toBe(`tinybert: option 'teacherHeads' lists 3 groups of teacher heads, but the student ` +
+      `has 2 heads (one group per student head; teacher 4 heads, student 2 heads)`);
+    expect(make([[0, 1, 2, 3]]).message).toMatch(/lists 1 group of teacher heads, but the student has 2 heads/);
+  });
+
+  it('empty groups, repeated heads and values of another kind are refused by name', () => {
+    expect(make([[0, 1], []]).message).toBe('tinybert options.teacherHeads[1]: expected at least 1 item, got an empty list');
+    expect(make([[0, 0], [1]]).message).toBe('tinybert options.teacherHeads[0]: expected distinct teacher heads, got [0,0] (head 0 twice)');
+    expect(make([[0], 1]).message).toBe('tinybert options.teacherHeads[1]: expected a list, got 1');
+    expect(make('mean').message).toBe('tinybert options.teacherHeads: expected one of "equal", "average", got "mean"');
+    expect(make(2).message).toBe('tinybert options.teacherHeads: expected one of "equal", "average" or a list, got 2');
+    for (const e of [make('mean'), make([[0, 1], []])]) expect((e as DistilleryError).code).toBe('config');
+  });
+
+  it('does nothing in the prediction stage, so it is refused there', () => {
+    expect(() => tinybertLoss({ stage: 'prediction', teacherHeads: 'average' }, envOf(4, 2, 8, 6)))
+      .toThrow(`tinybert: option 'teacherHeads' does nothing in stage 'prediction'; remove it`);
+  });
+
+  it('tensors that do not fit the option name the layer pair, both shapes and the head counts', () => {
+    const lengths = [3, 2];
+    const rng = new Rng(14);
+    const t = { hidden: hiddenStates(rng, 4, 2, 3, 8), scores: attentionScores(rng, 4, lengths, 2, 3) };
+    const s = { hidden: hiddenStates(rng, 2, 2, 3, 6), scores: attentionScores(rng, 2, lengths, 2, 3) };
+    const loss = tinybertLoss({ teacherHeads: 'average' }, envOf(4, 2, 8, 6, { teacherInfo: info(4, 8, 4), studentInfo: info(2, 6, 2) }));
+    const { ctx, dispose } = context(t, s, lengths);
+    try {
+      expect(thrown(() => loss.compute(ctx)).message).toBe(`tinybert: feature 'attentionScores' student attentionScores[0] ↔ ` +
+        `teacher attentionScores[1]: teacher shape [2, 2, 3, 3], student shape [2, 2, 3, 3]: option 'teacherHeads' maps the ` +
+        `teacher's 4 heads onto 2 student heads`);
+    } finally {
+      dispose();
+      loss.dispose();
+    }
+  });
+});
+
 // ---- plugin and presets ----
 
 describe('tinybert plugin', () => {
@@ -526,7 +735,7 @@ describe('tinybert plugin', () => {
   });
 
   it('declares exactly its option keys and rejects unknown ones', () => {
-    expect(Object.keys(tinybert.options.shape).sort()).toEqual(['layers', 'projection', 'stage', 'temperature']);
+    expect(Object.keys(tinybert.options.shape).sort()).toEqual(['layers', 'projection', 'stage', 'teacherHeads', 'temperature']);
     expect(() => checkOptionKeys(tinybert, { stage: 'prediction', temperature: 2 }, 'here')).not.toThrow();
     expect(() => checkOptionKeys(tinybert, { temprature: 2 }, 'here')).toThrow(/temprature.*tinybert/);
   });

@@ -5,8 +5,15 @@ import {
 } from '@distillery/core';
 import { assertRank, linear, requireLayer, Rng, shapeText, seededLinear, type SeededLinear } from '@distillery/core/kit';
 import * as z from 'zod';
+import { planText, teacherHeadsPlan, teacherScoresForStudent, type TeacherHeads } from './internals/heads.js';
 import { featurePairs, type TinybertLayers } from './internals/pairs.js';
 import { predictionLoss } from './prediction.js';
+
+// One student head's teacher heads: a non-empty list of distinct indices (bounded by the teacher's count in create()).
+const headGroup = z.array(z.int().min(0)).min(1).superRefine((group, ctx) => {
+  const twice = group.find((h, k) => group.indexOf(h) !== k);
+  if (twice !== undefined) ctx.addIssue({ code: 'custom', message: `expected distinct teacher heads, got ${JSON.stringify(group)} (head ${twice} twice)`, input: group });
+});
 
 const pairs = z.array(z.strictObject({ student: z.int().min(0), teacher: z.int().min(0) }))
   .meta({ description: 'Pairs of list indices { student, teacher } (hidden: index 0 is the embeddings; attention: index 0 is layer 1).' });
@@ -25,7 +32,16 @@ export const tinybertOptions = z.strictObject({
   /** Explicit pairs per feature (list indices), overriding the stage's mapping. @default the stage's mapping, else uniform */
   layers: z.strictObject({ hidden: pairs, attentionScores: pairs }).optional()
     .meta({ description: "Intermediate stage only: explicit pairs per feature, overriding the stage's mapping. Default: the stage's mapping, else uniform." }),
-}) satisfies z.ZodType<{ layers?: TinybertLayers }>;
+  /**
+   * How A_t teacher heads meet A_s student heads in the attention term: 'equal' (the paper: A_t = A_s, one to one),
+   * 'average' (student head i ← mean of teacher heads i·g .. i·g + g − 1, g = A_t / A_s an integer) or an explicit
+   * map, entry i listing the teacher heads whose mean student head i learns. The counts are checked against the
+   * models when the loss is built. @default 'equal'
+   */
+  teacherHeads: z.union([z.enum(['equal', 'average']), z.array(headGroup).min(1)]).optional()
+    .meta({ description: "Intermediate stage only: how the teacher's attention heads meet the student's: 'equal' (one to one), " +
+      "'average' (equal consecutive groups) or a list, one list of teacher heads per student head. Default 'equal'." }),
+}) satisfies z.ZodType<{ layers?: TinybertLayers; teacherHeads?: TeacherHeads }>;
 
 /** Options of the TinyBERT loss (every key optional). */
 export type TinybertOptions = z.input<typeof tinybertOptions>;
@@ -72,9 +88,18 @@ const refuse = (key: string, stage: string) =>
  *
  * Pairs: uniform, student layer i ↔ teacher i·N/M. W (the reference's `fit_dense`) is applied even when
  * H_s = H_t, as the reference does; it is initialised like torch nn.Linear, U(−1/√H_s, 1/√H_s), from the stage seed.
+ *
+ * Heads: the paper and the reference compare heads one to one (`teacherHeads: 'equal'`, the default). With
+ * 'average' or a map (a departure from the paper), the teacher's scores are averaged over each student head's
+ * group G_i BEFORE r, and the term is unchanged otherwise:
+ *
+ *   S̄_t[b, i] = (1/|G_i|) Σ_{j ∈ G_i} S_t[b, j],   attention = Σ_pairs MSE( r(S_s), r(S̄_t) ),  mean over B·A_s·S·S
+ *
+ * Every head carries the same additive mask −10000·(1 − m), so a masked entry of S̄_t is still −10000 plus a mean
+ * of scores (≤ −100, dropped by r); a kept entry is the mean of the group's kept scores.
  */
 export function tinybertLoss(options: TinybertOptions = {}, env: TinybertEnv): TinybertLoss {
-  const { stage: which, temperature, projection, layers: explicitPairs } =
+  const { stage: which, temperature, projection, layers: explicitPairs, teacherHeads } =
     parseOptions(tinybertOptions, options, `${WHO} options`, `option for loss plugin '${WHO}'`);
   if (!env?.teacherInfo || !env.studentInfo) {
     throw new DistilleryError(`${WHO}: tinybertLoss(options, env) needs env.teacherInfo and env.studentInfo`, 'config');
@@ -82,20 +107,19 @@ export function tinybertLoss(options: TinybertOptions = {}, env: TinybertEnv): T
   if (which === 'prediction') {
     if (projection !== undefined) throw refuse('projection', which);
     if (explicitPairs !== undefined) throw refuse('layers', which);
+    if (teacherHeads !== undefined) throw refuse('teacherHeads', which);
     return predictionLoss(WHO, temperature ?? 1);
   }
   if (temperature !== undefined) throw refuse('temperature', which);
   const perLayer = projection === 'per-layer';
   const { teacherInfo, studentInfo } = env;
-  if (teacherInfo.numHeads !== studentInfo.numHeads) {
-    throw new DistilleryError(`${WHO}: feature 'attentionScores': head counts differ (teacher ${teacherInfo.numHeads}, ` +
-      `student ${studentInfo.numHeads}); TinyBERT's attention loss compares the heads one to one`, 'config');
-  }
+  const heads = teacherHeadsPlan(WHO, teacherHeads ?? 'equal', teacherInfo.numHeads, studentInfo.numHeads);
   const attentionPairs = featurePairs(WHO, 'attentionScores', teacherInfo, studentInfo, explicitPairs, env.mapping);
   const hiddenPairs = featurePairs(WHO, 'hidden', teacherInfo, studentInfo, explicitPairs, env.mapping);
   const list = (f: Feature, pairs: LayerPair[]) => `${f} ${pairs.map((p) => `${p.student}↔${p.teacher}`).join(', ')}`;
   env.logger?.info(`${WHO}: pairs (student↔teacher list indices) ${list('attentionScores', attentionPairs)}; ` +
-    `${list('hidden', hiddenPairs)}; projection '${perLayer ? 'per-layer' : 'shared'}'`);
+    `${list('hidden', hiddenPairs)}; projection '${perLayer ? 'per-layer' : 'shared'}'` +
+    (heads.kind === 'one-to-one' ? '' : `; teacher heads averaged: ${planText(heads)}`));
   const seed = env.seed ?? 42;
   const [hs, ht] = [studentInfo.hiddenSize, teacherInfo.hiddenSize];
   const maps: SeededLinear[] = perLayer
@@ -122,8 +146,13 @@ export function tinybertLoss(options: TinybertOptions = {}, env: TinybertEnv): T
     compute({ teacher, student }): LossResult {
       const scores = attentionPairs.map((p) => {
         const [t, s] = checked('attentionScores', p, { teacher: teacher.attentionScores, student: student.attentionScores });
-        if (t.shape[1] !== s.shape[1]) throw fail('attentionScores', p, t, s, `head counts differ (${t.shape[1]} vs ${s.shape[1]})`);
-        if (t.shape.some((d, k) => d !== s.shape[k])) throw fail('attentionScores', p, t, s, 'shapes differ');
+        if (heads.kind === 'one-to-one') {
+          if (t.shape[1] !== s.shape[1]) throw fail('attentionScores', p, t, s, `head counts differ (${t.shape[1]} vs ${s.shape[1]})`);
+        } else if (t.shape[1] !== teacherInfo.numHeads || s.shape[1] !== heads.groups.length) {
+          throw fail('attentionScores', p, t, s, `option 'teacherHeads' maps the teacher's ${teacherInfo.numHeads} heads ` +
+            `onto ${heads.groups.length} student heads`);
+        }
+        if (t.shape.some((d, k) => k !== 1 && d !== s.shape[k])) throw fail('attentionScores', p, t, s, 'shapes differ');
         return [t, s] as const;
       });
       const states = hiddenPairs.map((p, i) => {
@@ -136,7 +165,8 @@ export function tinybertLoss(options: TinybertOptions = {}, env: TinybertEnv): T
         return [t, s] as const;
       });
       return tf.tidy(() => {
-        const attention = tf.addN(scores.map(([t, s]) => tf.mean(tf.squaredDifference(dropMasked(s), dropMasked(t))))) as tf.Scalar;
+        const attention = tf.addN(scores.map(([t, s]) =>
+          tf.mean(tf.squaredDifference(dropMasked(s), dropMasked(teacherScoresForStudent(t, heads)))))) as tf.Scalar;
         const hidden = tf.addN(states.map(([t, s], i) => {
           const { weight, bias } = maps[perLayer ? i : 0];
           return tf.mean(tf.squaredDifference(linear(s, weight, bias), t));

@@ -1,6 +1,7 @@
 import { defineStudentPlugin, DistilleryError } from '@distillery/core';
 import * as z from 'zod';
 import { BiLstmClassifier, biLstmConfigSchema } from './bilstm.js';
+import { describeBiLstm } from './bilstm-describe.js';
 
 /** Options of the 'bilstm' student plugin: a BiLstmConfig whose sizes and seed may come from the stage. */
 export const biLstmPluginOptions = biLstmConfigSchema.extend({
@@ -19,6 +20,7 @@ export type BiLstmPluginOptions = z.input<typeof biLstmPluginOptions>;
 export const bilstm = defineStudentPlugin({
   name: 'bilstm',
   options: biLstmPluginOptions,
+  describe: describeBiLstm,
   create(options, env) {
     const vocabSize = options.vocabSize ?? env.teacher?.info.vocabSize;
     const numLabels = options.numLabels ?? env.teacher?.info.numLabels;

@@ -12,20 +12,27 @@ import * as z from 'zod';
 
 const size = (description: string) => z.int().min(1).meta({ description });
 
+/** The sizes a BiLstmClassifier takes when its config leaves them out. */
+export const BILSTM_DEFAULTS = Object.freeze({ embeddingSize: 300, units: 150, denseSize: 400, dropout: 0.1, seed: 42 });
+
+/** The features a BiLstmClassifier emits. */
+export const BILSTM_EMITS: ReadonlySet<Feature> = new Set(['logits']);
+const d = BILSTM_DEFAULTS;
+
 /** The shape of a BiLstmClassifier, with its defaults and bounds. */
 export const biLstmConfigSchema = z.strictObject({
   vocabSize: size('Vocabulary size.'),
   numLabels: size('Outputs of the classifier.'),
   /** Width of the word embeddings (the paper's word2vec vectors). @default 300 */
-  embeddingSize: size('Width of the word embeddings. Default 300.').default(300),
+  embeddingSize: size('Width of the word embeddings. Default 300.').default(d.embeddingSize),
   /** LSTM units per direction; the pooled encoding has twice as many. @default 150 */
-  units: size('LSTM units per direction. Default 150.').default(150),
+  units: size('LSTM units per direction. Default 150.').default(d.units),
   /** Width of the ReLU layer before the logits. @default 400 */
-  denseSize: size('Width of the ReLU layer before the logits. Default 400.').default(400),
+  denseSize: size('Width of the ReLU layer before the logits. Default 400.').default(d.denseSize),
   /** Dropout rate on the embeddings and the ReLU layer's output, in seeded training forwards; 1 would drop everything. @default 0.1 */
-  dropout: z.number().min(0).lt(1).default(0.1).meta({ description: 'Dropout on the embeddings and the ReLU output, in [0, 1). Default 0.1.' }),
+  dropout: z.number().min(0).lt(1).default(d.dropout).meta({ description: 'Dropout on the embeddings and the ReLU output, in [0, 1). Default 0.1.' }),
   /** Seed of the initial weights. @default 42 */
-  seed: z.int().default(42).meta({ description: 'Seed of the initial weights. Default 42.' }),
+  seed: z.int().default(d.seed).meta({ description: 'Seed of the initial weights. Default 42.' }),
 });
 
 /** Shape of a BiLstmClassifier (defaulted keys optional). */
@@ -41,7 +48,6 @@ interface LstmWeights {
   bias: tf.Variable<tf.Rank.R1>;
 }
 
-const EMITS: ReadonlySet<Feature> = new Set(['logits']);
 const MODEL_TYPE = 'distillery-bilstm';
 let instances = 0;
 
@@ -62,7 +68,7 @@ let instances = 0;
 export class BiLstmClassifier implements Student {
   readonly name: string;
   readonly info: ModelInfo;
-  readonly emits = EMITS;
+  readonly emits = BILSTM_EMITS;
   readonly trainableVariables: tf.Variable[];
   /** The configuration with every default filled in. */
   readonly config: z.output<typeof biLstmConfigSchema>;
@@ -114,7 +120,7 @@ export class BiLstmClassifier implements Student {
   /** Logits [B, numLabels]; dropout applies only when `training` is on and a `seed` is given. */
   forward(batch: Batch, features: ReadonlySet<Feature>, options: ForwardOptions = {}): ModelOutputs {
     for (const f of features) {
-      if (!EMITS.has(f)) throw new DistilleryError(`${this.name}: cannot emit feature '${f}' (it emits: logits)`, 'feature');
+      if (!BILSTM_EMITS.has(f)) throw new DistilleryError(`${this.name}: cannot emit feature '${f}' (it emits: logits)`, 'feature');
     }
     const { inputIds, attentionMask } = batch;
     if (inputIds.rank !== 2 || attentionMask.rank !== 2 || inputIds.shape.some((d, i) => d !== attentionMask.shape[i]) ||

@@ -63,7 +63,8 @@ describe('teacher → assistant → student on BertModel and synthetic data', ()
       { name: 'finetune', student: teacher, losses: [{ use: 'supervised' }], data: { train }, batchSize: 16, maxSteps: 12,
         optimizer: { learningRate: 2e-3 } },
       { use: 'teacher-assistant', options: {
-        name: 'takd', teacher: { stage: 'finetune' }, teacherConfig: teacher.config, student, logger,
+        name: 'takd', teacher: { stage: 'finetune' }, teacherAs: { use: 'bert', options: { config: teacher.config } }, student, logger,
+        plugins: [bertStudent],
         losses: [{ use: assistantStep.loss }], studentStage: { losses: [{ use: studentStep.loss }] },
         data: { train }, batchSize: 16, maxSteps: 8, optimizer: { learningRate: 2e-3 },
         callbacks: [{ onStep: (e: StepEvent) => { steps.push(e); } }],

@@ -1,11 +1,10 @@
 import {
   consoleLogger, DistilleryError, parseOptions, type ModelRef, type StageConfig, type Student,
 } from '@distillery/core';
+import { describeEnd, findPlugin, shapeOf, type ChainEnd } from './ends.js';
 import { teacherAssistantOptions, type TeacherAssistantOptions } from './options.js';
 import { planAssistants, type AssistantPlan } from './rule.js';
-import {
-  readFacts, shapeOfConfig, type BertConfigLike, type ModelFacts, type ModelShape, type ResolvedAssistantShape,
-} from './shapes.js';
+import type { ModelShape, ResolvedAssistantShape } from './shapes.js';
 
 /** Stage fields shared by every stage of the chain (the chain sets name, teacher and student). */
 export type ChainStageFields = Omit<StageConfig, 'name' | 'teacher' | 'student'>;
@@ -29,34 +28,40 @@ const fail = (message: string) => new DistilleryError(`teacher-assistant: ${mess
  * the weights handed on are the trained ones). `assistant: 'auto'` applies MiniLM's rule (see
  * planAssistants) and logs which chain it chose.
  *
- * Assistants are built, by default, with the 'bert' student plugin of @distillery/models (register
- * it) from the teacher's config with the assistant's sizes, random weights seeded by the stage
- * seed; `assistantModel` builds them any other way.
+ * The chain knows its ends through their model plugins (`plugins`): describe() gives their sizes,
+ * and assistants are built, by default, with the student plugin named like the teacher's, from the
+ * options its resize() gives for the assistant's sizes (random weights seeded by the stage seed);
+ * `assistantModel` builds them any other way.
  */
 export function teacherAssistant(options: TeacherAssistantOptions): TeacherAssistantChain {
   const {
-    name, teacher, student, assistant, teacherConfig, studentConfig, assistantModel, assistantOptions = {},
+    name, teacher, student, assistant, plugins = [], teacherAs, studentAs, assistantModel, assistantOptions = {},
     assistantStage = {}, studentStage = {}, logger = consoleLogger, ...shared
   } = parseOptions(teacherAssistantOptions, options, 'teacher-assistant options', "option for stage plugin 'teacher-assistant'");
 
-  const teacherFacts = facts(readFacts(teacher), teacherConfig, 'teacher');
-  const studentFacts = facts(readFacts(student), studentConfig, 'student');
+  const teacherEnd = describeEnd(teacher, teacherAs, 'teacher', plugins);
+  const studentEnd = describeEnd(student, studentAs, 'student', plugins, teacherEnd.description);
   // 'none' and an empty list need no sizes: the ends may then be anything (a { stage }, a factory).
   const needsShapes = assistant === 'auto' || (Array.isArray(assistant) && assistant.length > 0);
-  const teacherShape = shapeOrFail(teacherFacts, 'teacher', needsShapes);
-  const studentShape = shapeOrFail(studentFacts, 'student', needsShapes);
+  const teacherShape = shapeOrFail(teacherEnd, 'teacher', needsShapes);
+  const studentShape = shapeOrFail(studentEnd, 'student', needsShapes);
   const plan: AssistantPlan = teacherShape && studentShape
     ? planAssistants(teacherShape, studentShape, assistant)
     : { assistants: [], mode: assistant === 'none' ? 'none' : 'explicit', description: `no assistant (assistant: ${
       assistant === 'none' ? "'none'" : 'an empty list'}): teacher → student` };
 
   const build = assistantModel ?? ((shape: ResolvedAssistantShape, i: number): ModelRef<Student> => {
-    if (!teacherFacts.config) {
-      throw fail(`assistant ${i + 1} is built from the teacher's BERT config, which cannot be read from the teacher ` +
-        `reference; pass 'teacherConfig' (or 'assistantModel')`);
+    const like = teacherEnd.like;
+    if (!like) {
+      throw fail(`assistant ${i + 1} is built like the teacher, which is not a plugin reference; pass 'teacherAs' ` +
+        `(a plugin reference to a model like it) or 'assistantModel'`);
     }
-    const heads = teacherFacts.heads ? { heads: [...teacherFacts.heads] } : {};
-    return { use: 'bert', options: { config: { ...teacherFacts.config, ...shape }, ...heads, ...assistantOptions } };
+    const plugin = findPlugin(plugins, 'student', like.use);
+    if (!plugin?.resize) {
+      throw fail(`assistant ${i + 1} is built with the student plugin '${like.use}' (the teacher's), which ` +
+        `${plugin ? 'has no resize()' : "is not among 'plugins'"}; pass 'assistantModel'`);
+    }
+    return { use: like.use, options: { ...plugin.resize(like.options ?? {}, shape, like.env), ...assistantOptions } };
   });
 
   const names = [...plan.assistants.map((_, i) => `${name}-assistant-${i + 1}`), `${name}-student`];
@@ -78,19 +83,10 @@ export function teacherAssistant(options: TeacherAssistantOptions): TeacherAssis
   return Object.assign(stages, { plan, description });
 }
 
-function facts(read: ModelFacts, given: BertConfigLike | undefined, role: 'teacher' | 'student'): ModelFacts {
-  if (given === undefined) return read;
-  if (typeof given !== 'object' || given === null) {
-    throw fail(`option '${role}Config' must be a BERT config object, got ${JSON.stringify(given)}`);
+function shapeOrFail(end: ChainEnd, role: 'teacher' | 'student', needed: boolean): ModelShape | undefined {
+  if (!end.description && needed) {
+    throw fail(`the ${role}'s shape cannot be read: ${end.unknown}; pass '${role}As' (a plugin reference to a model like it, ` +
+      `whose plugin can describe it)`);
   }
-  return { ...read, shape: shapeOfConfig(given), config: given };
+  return end.description && shapeOf(end.description);
 }
-
-function shapeOrFail(f: ModelFacts, role: 'teacher' | 'student', needed: boolean): ModelShape | undefined {
-  if (!f.shape && needed) {
-    throw fail(`the ${role}'s shape cannot be read from its reference (a { stage }, a checkpoint, a factory or ` +
-      `another plugin); pass '${role}Config' (its BERT config, or at least num_hidden_layers and hidden_size)`);
-  }
-  return f.shape;
-}
-

@@ -9,5 +9,8 @@ import { teacherAssistantOptions } from './options.js';
 export const teacherAssistantPlugin = defineStagePlugin({
   name: 'teacher-assistant',
   options: teacherAssistantOptions,
-  create: (options) => teacherAssistant(options),
+  // The chain sizes its ends and builds assistants through the Distillery's registered model plugins.
+  create: (options, env) => teacherAssistant({
+    plugins: [...env.plugins('teacher'), ...env.plugins('student')], logger: env.logger, ...options,
+  }),
 });

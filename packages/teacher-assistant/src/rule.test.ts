@@ -10,14 +10,14 @@ describe("planAssistants('auto'): MiniLM's rule", () => {
   it('bert-base → 6x384: one assistant 12x384 with the student heads and feed-forward width', () => {
     const plan = planAssistants(bertBase, shape(6, 384, 12, 1536), 'auto');
     expect(plan.mode).toBe('auto');
-    expect(plan.assistants).toEqual([{ num_hidden_layers: 12, hidden_size: 384, num_attention_heads: 12, intermediate_size: 1536 }]);
+    expect(plan.assistants).toEqual([{ numLayers: 12, hiddenSize: 384, numHeads: 12, intermediateSize: 1536 }]);
     expect(plan.description).toContain('one assistant 12x384');
     expect(plan.description).toContain('M=6 ≤ N/2=6, H_s=384 ≤ H_t/2=384');
   });
 
   it('the boundary M = N/2 and H_s = H_t/2 takes an assistant (both bounds are inclusive)', () => {
     const plan = planAssistants(shape(4, 32, 2, 64), shape(2, 16, 2, 32), 'auto');
-    expect(plan.assistants).toEqual([{ num_hidden_layers: 4, hidden_size: 16, num_attention_heads: 2, intermediate_size: 32 }]);
+    expect(plan.assistants).toEqual([{ numLayers: 4, hiddenSize: 16, numHeads: 2, intermediateSize: 32 }]);
   });
 
   it('one layer or one unit past the boundary: no assistant, and the description says which bound failed', () => {
@@ -43,20 +43,20 @@ describe("planAssistants('auto'): MiniLM's rule", () => {
 
   it('a student without heads (BiLSTM, 2·150 wide) gets the teacher heads when they divide its width', () => {
     const plan = planAssistants(bertBase, shape(1, 300), 'auto');
-    expect(plan.assistants).toEqual([{ num_hidden_layers: 12, hidden_size: 300, num_attention_heads: 12, intermediate_size: 1200 }]);
+    expect(plan.assistants).toEqual([{ numLayers: 12, hiddenSize: 300, numHeads: 12, intermediateSize: 1200 }]);
   });
 });
 
 describe('planAssistants with an explicit list', () => {
   it('builds a longer chain, teacher side first, filling heads and feed-forward width', () => {
     const plan = planAssistants(bertBase, shape(4, 312, 12, 1200),
-      [{ num_hidden_layers: 10, hidden_size: 768 }, { num_hidden_layers: 8, hidden_size: 512, num_attention_heads: 8 },
-        { num_hidden_layers: 6, hidden_size: 312 }]);
+      [{ numLayers: 10, hiddenSize: 768 }, { numLayers: 8, hiddenSize: 512, numHeads: 8 },
+        { numLayers: 6, hiddenSize: 312 }]);
     expect(plan.mode).toBe('explicit');
     expect(plan.assistants).toEqual([
-      { num_hidden_layers: 10, hidden_size: 768, num_attention_heads: 12, intermediate_size: 3072 },  // the teacher's width
-      { num_hidden_layers: 8, hidden_size: 512, num_attention_heads: 8, intermediate_size: 2048 },    // 4 × 512
-      { num_hidden_layers: 6, hidden_size: 312, num_attention_heads: 12, intermediate_size: 1200 },  // the student's width
+      { numLayers: 10, hiddenSize: 768, numHeads: 12, intermediateSize: 3072 },  // the teacher's width
+      { numLayers: 8, hiddenSize: 512, numHeads: 8, intermediateSize: 2048 },    // 4 × 512
+      { numLayers: 6, hiddenSize: 312, numHeads: 12, intermediateSize: 1200 },  // the student's width
     ]);
     expect(plan.description).toBe(
       '3 assistants (explicit): teacher 12x768 → assistant 10x768 → assistant 8x512 → assistant 6x312 → student 4x312');
@@ -68,14 +68,14 @@ describe('planAssistants with an explicit list', () => {
   });
 
   it('rejects bad shapes, naming the assistant and the key', () => {
-    expect(() => planAssistants(bertBase, shape(6, 384, 12), [{ num_hidden_layers: 8, hidden_size: 500 }]))
-      .toThrow("assistant[0]: hidden_size 500 is divisible by neither the teacher's heads (12) nor the student's (12)");
-    expect(() => planAssistants(bertBase, shape(6, 384), [{ num_hidden_layers: 8, hidden_size: 768 },
-      { num_hidden_layers: 0, hidden_size: 768 }])).toThrow('assistant[1].num_hidden_layers must be a positive integer, got 0');
-    expect(() => planAssistants(bertBase, shape(6, 384), [{ num_hidden_layers: 8, hidden_size: 512, num_attention_heads: 5 }]))
-      .toThrow('hidden_size 512 is not a multiple of num_attention_heads 5');
-    expect(() => planAssistants(bertBase, shape(6, 384), [{ num_hidden_layers: 8, hidden_size: 512, layers: 3 } as never]))
-      .toThrow("assistant[0]: unknown key 'layers'; known keys: num_hidden_layers, hidden_size, num_attention_heads, intermediate_size");
+    expect(() => planAssistants(bertBase, shape(6, 384, 12), [{ numLayers: 8, hiddenSize: 500 }]))
+      .toThrow("assistant[0]: hiddenSize 500 is divisible by neither the teacher's heads (12) nor the student's (12)");
+    expect(() => planAssistants(bertBase, shape(6, 384), [{ numLayers: 8, hiddenSize: 768 },
+      { numLayers: 0, hiddenSize: 768 }])).toThrow('assistant[1].numLayers must be a positive integer, got 0');
+    expect(() => planAssistants(bertBase, shape(6, 384), [{ numLayers: 8, hiddenSize: 512, numHeads: 5 }]))
+      .toThrow('hiddenSize 512 is not a multiple of numHeads 5');
+    expect(() => planAssistants(bertBase, shape(6, 384), [{ numLayers: 8, hiddenSize: 512, layers: 3 } as never]))
+      .toThrow("assistant[0]: unknown key 'layers'; known keys: numLayers, hiddenSize, numHeads, intermediateSize");
     expect(() => planAssistants(bertBase, shape(6, 384), 'always' as never)).toThrow("must be 'auto', 'none' or a list of shapes");
   });
 });

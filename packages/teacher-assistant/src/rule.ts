@@ -1,6 +1,6 @@
 import { DistilleryError } from '@distillery/core';
 import {
-  positiveInt, shapeText, type AssistantShape, type ModelShape, type ResolvedAssistantShape,
+  positiveInt, SHAPE_KEYS, shapeText, type AssistantShape, type ModelShape, type ResolvedAssistantShape,
 } from './shapes.js';
 
 /** How to pick the assistants: MiniLM's rule, none, or an explicit list (teacher side first). */
@@ -15,8 +15,6 @@ export interface AssistantPlan {
   /** One sentence saying what was chosen and why. */
   description: string;
 }
-
-const KEYS = ['num_hidden_layers', 'hidden_size', 'num_attention_heads', 'intermediate_size'];
 
 /**
  * Decides the assistants of a teacher → assistant(s) → student chain.
@@ -49,11 +47,11 @@ export function planAssistants(teacher: ModelShape, student: ModelShape, choice:
         description: `no assistant (auto, MiniLM rule: needs M ≤ N/2 and H_s ≤ H_t/2; ${facts}): ${t} → ${s}`,
       };
     }
-    const assistant = complete({ num_hidden_layers: N, hidden_size: Hs }, teacher, student, 'the auto assistant');
+    const assistant = complete({ numLayers: N, hiddenSize: Hs }, teacher, student, 'the auto assistant');
     return {
       assistants: [assistant], mode: 'auto',
-      description: `one assistant ${assistant.num_hidden_layers}x${assistant.hidden_size} with the teacher's depth and the ` +
-        `student's width (auto, MiniLM rule: ${facts}): ${t} → assistant ${assistant.num_hidden_layers}x${assistant.hidden_size} → ${s}`,
+      description: `one assistant ${shapeText(assistant)} with the teacher's depth and the ` +
+        `student's width (auto, MiniLM rule: ${facts}): ${t} → assistant ${shapeText(assistant)} → ${s}`,
     };
   }
   if (!Array.isArray(choice)) {
@@ -61,7 +59,7 @@ export function planAssistants(teacher: ModelShape, student: ModelShape, choice:
       `teacher-assistant: option 'assistant' must be 'auto', 'none' or a list of shapes, got ${JSON.stringify(choice)}`, 'config');
   }
   const assistants = choice.map((shape, i) => complete(shape, teacher, student, `assistant[${i}]`));
-  const chain = [t, ...assistants.map((a) => `assistant ${a.num_hidden_layers}x${a.hidden_size}`), s].join(' → ');
+  const chain = [t, ...assistants.map((a) => `assistant ${shapeText(a)}`), s].join(' → ');
   return {
     assistants, mode: 'explicit',
     description: assistants.length === 0 ? `no assistant (an empty list): ${chain}`
@@ -72,33 +70,33 @@ export function planAssistants(teacher: ModelShape, student: ModelShape, choice:
 /** Fills in heads and feed-forward width, and checks every size. */
 function complete(shape: AssistantShape, teacher: ModelShape, student: ModelShape, who: string): ResolvedAssistantShape {
   if (typeof shape !== 'object' || shape === null) {
-    throw new DistilleryError(`teacher-assistant: ${who} must be an object with num_hidden_layers and hidden_size, ` +
+    throw new DistilleryError(`teacher-assistant: ${who} must be an object with numLayers and hiddenSize, ` +
       `got ${JSON.stringify(shape)}`, 'config');
   }
-  const unknown = Object.keys(shape).filter((k) => !KEYS.includes(k));
+  const unknown = Object.keys(shape).filter((k) => !(SHAPE_KEYS as readonly string[]).includes(k));
   if (unknown.length) {
-    throw new DistilleryError(`teacher-assistant: ${who}: unknown key '${unknown[0]}'; known keys: ${KEYS.join(', ')}`, 'config');
+    throw new DistilleryError(`teacher-assistant: ${who}: unknown key '${unknown[0]}'; known keys: ${SHAPE_KEYS.join(', ')}`, 'config');
   }
-  const layers = positiveInt(shape.num_hidden_layers, `teacher-assistant: ${who}.num_hidden_layers`);
-  const hidden = positiveInt(shape.hidden_size, `teacher-assistant: ${who}.hidden_size`);
-  const divides = (h: number | undefined) => h !== undefined && hidden % h === 0;
-  let heads = shape.num_attention_heads;
+  const layers = positiveInt(shape.numLayers, `teacher-assistant: ${who}.numLayers`);
+  const hidden = positiveInt(shape.hiddenSize, `teacher-assistant: ${who}.hiddenSize`);
+  const divides = (h: number | undefined) => h !== undefined && h > 0 && hidden % h === 0;
+  let heads = shape.numHeads;
   if (heads === undefined) {
     // MiniLM's assistant has the student's width, so the student's heads fit it best.
     const preferred = hidden === student.hiddenSize ? [student.numHeads, teacher.numHeads] : [teacher.numHeads, student.numHeads];
     heads = preferred.find(divides);
     if (heads === undefined) {
       throw new DistilleryError(
-        `teacher-assistant: ${who}: hidden_size ${hidden} is divisible by neither the teacher's heads ` +
-        `(${teacher.numHeads ?? 'unknown'}) nor the student's (${student.numHeads ?? 'unknown'}); give num_attention_heads`, 'config');
+        `teacher-assistant: ${who}: hiddenSize ${hidden} is divisible by neither the teacher's heads ` +
+        `(${teacher.numHeads || 'unknown'}) nor the student's (${student.numHeads || 'unknown'}); give numHeads`, 'config');
     }
   }
-  positiveInt(heads, `teacher-assistant: ${who}.num_attention_heads`);
+  positiveInt(heads, `teacher-assistant: ${who}.numHeads`);
   if (hidden % heads !== 0) {
     throw new DistilleryError(
-      `teacher-assistant: ${who}: hidden_size ${hidden} is not a multiple of num_attention_heads ${heads}`, 'config');
+      `teacher-assistant: ${who}: hiddenSize ${hidden} is not a multiple of numHeads ${heads}`, 'config');
   }
-  let intermediate = shape.intermediate_size;
+  let intermediate = shape.intermediateSize;
   if (intermediate === undefined) {
     if (hidden === student.hiddenSize && student.intermediateSize) intermediate = student.intermediateSize;
     else if (hidden === teacher.hiddenSize && teacher.intermediateSize) intermediate = teacher.intermediateSize;
@@ -107,6 +105,6 @@ function complete(shape: AssistantShape, teacher: ModelShape, student: ModelShap
       intermediate = Math.max(1, Math.round(ratio * hidden));
     }
   }
-  positiveInt(intermediate, `teacher-assistant: ${who}.intermediate_size`);
-  return { num_hidden_layers: layers, hidden_size: hidden, num_attention_heads: heads, intermediate_size: intermediate };
+  positiveInt(intermediate, `teacher-assistant: ${who}.intermediateSize`);
+  return { numLayers: layers, hiddenSize: hidden, numHeads: heads, intermediateSize: intermediate };
 }

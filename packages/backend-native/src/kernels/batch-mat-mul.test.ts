@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { native, randomInput, runOn, worstError } from '../kernels.test-util.js';
+import { describeNative, randomInput, runOn, worstError } from '../kernels.test-util.js';
 import type { Input } from '../kernels.test-util.js';
 import { broadcastBatchIndex } from './batch-mat-mul.js';
 
@@ -28,7 +28,7 @@ const withTranspose = (a: number[], b: number[], ta: boolean, tb: boolean): Case
   return { a: ta ? swap(a) : a, b: tb ? swap(b) : b, ta, tb };
 };
 
-describe.skipIf(!native.available)('native BatchMatMul', () => {
+describeNative('native BatchMatMul', () => {
   describe('agrees with the cpu and plain wasm kernels', () => {
     const shapes: [string, number[], number[]][] = [
       ['2-D', [7, 5], [5, 3]],

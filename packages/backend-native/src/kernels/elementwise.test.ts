@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { firstMismatch, native, randomInput, randomValues, runOn, worstError } from '../kernels.test-util.js';
+import { describeNative, firstMismatch, randomInput, randomValues, runOn, worstError } from '../kernels.test-util.js';
 import { broadcastDims } from './binary.js';
 
 // Values across the interesting ranges: tiny, moderate, large, and the special ones.
@@ -11,7 +11,7 @@ const spread = (seed: number) => Float32Array.from([
   0, -0, 1, -1, 88.5, 89, -87, -103, -110, Infinity, -Infinity, NaN,
 ]);
 
-describe.skipIf(!native.available)('native element-wise kernels', () => {
+describeNative('native element-wise kernels', () => {
   const unary: [string, (t: tf.Tensor) => tf.Tensor, number, number, (v: number) => number][] = [
     ['erf', tf.erf, 5e-7, 0, (v) => v],
     ['exp', tf.exp, 1e-37, 5e-7, (v) => v],

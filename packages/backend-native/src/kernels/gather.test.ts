@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
-import { firstMismatch, native, randomInput, runOn } from '../kernels.test-util.js';
+import { expect, it } from 'vitest';
+import { describeNative, firstMismatch, randomInput, runOn } from '../kernels.test-util.js';
 
 const ids = (values: number[], shape = [values.length]) => ({ values, shape, dtype: 'int32' as const });
 
-describe.skipIf(!native.available)('native GatherV2', () => {
+describeNative('native GatherV2', () => {
   const cases: [string, number[], ReturnType<typeof ids>, number][] = [
     ['rows of a table (embedding lookup)', [10, 4], ids([3, 0, 9, 3]), 0],
     ['2-D ids', [10, 4], ids([1, 2, 3, 4, 5, 6], [2, 3]), 0],

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
-import { native, randomInput, runOn, worstError } from '../kernels.test-util.js';
+import { expect, it } from 'vitest';
+import { describeNative, randomInput, runOn, worstError } from '../kernels.test-util.js';
 
-describe.skipIf(!native.available)('native Sum and Mean', () => {
+describeNative('native Sum and Mean', () => {
   const x = randomInput([6, 7, 8], 3);
   const axes: (number | number[])[] = [0, 1, 2, -1, [0, 1], [1, 2], [0, 1, 2], [2, 1], [0, 2]];
   for (const op of ['sum', 'mean'] as const) {

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
-import { firstMismatch, native, randomInput, runOn } from '../kernels.test-util.js';
+import { expect, it } from 'vitest';
+import { describeNative, firstMismatch, randomInput, runOn } from '../kernels.test-util.js';
 import { collapseTranspose } from './transpose.js';
 
 const permutations = (n: number): number[][] =>
   n === 1 ? [[0]] : permutations(n - 1).flatMap((p) => Array.from({ length: n }, (_, i) => [...p.slice(0, i), n - 1, ...p.slice(i)]));
 
-describe.skipIf(!native.available)('native Transpose and Identity', () => {
+describeNative('native Transpose and Identity', () => {
   const cases: [number[], number[]][] = [
     [[2, 3], [1, 0]],
     ...permutations(3).map((p): [number[], number[]] => [[4, 5, 6], p]),

@@ -1,7 +1,8 @@
-import { selectBackend, type BackendPreference } from '@distillery/core';
+import type { BackendPreference } from '@distillery/core';
 import { ExitCode, UsageError } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { choice, parseCommand } from '../internals/args.js';
+import { selectCliBackend } from '../internals/backend.js';
 import { exportModel, type ExportFormat } from '../internals/export-model.js';
 import { loadModel } from '../internals/model-dir.js';
 import { cliLogger } from './shared.js';
@@ -30,7 +31,7 @@ export async function exportCommand(argv: string[], io: CliIo): Promise<number> 
   if (!values.out) throw new UsageError('--out is required', EXPORT_USAGE);
   const backend = choice<BackendPreference>('backend', values.backend, ['auto', 'wasm', 'cpu', 'tensorflow'], EXPORT_USAGE) ?? 'cpu';
   const logger = cliLogger(io, false);
-  await selectBackend(backend, { info: () => {}, warn: logger.warn });
+  await selectCliBackend(backend, { info: () => {}, warn: logger.warn });
   const loaded = await loadModel(positionals[0], { logger });
   const files = await exportModel(loaded.model, format, values.out, { tokenizer: loaded.tokenizer, force: values.force === true });
   const note = format === 'hf' && loaded.kind === 'bilstm' ? ' (a BiLSTM: its own config; transformers has no class for it)' : '';

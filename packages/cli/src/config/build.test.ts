@@ -112,9 +112,9 @@ describe('data must fit the models', () => {
     expect((await errorOf((c) => { c.models.student.config.num_labels = 2; })).message)
       .toBe("stages[1].data.train: dataset 'train' has 3 classes (0, 1, 2), but the student has num_labels 2");
     expect((await errorOf((c) => { c.models.teacher.config.vocab_size = 30; })).message)
-      .toBe("stages[0].data.train: dataset 'train' has ids up to 39 (its vocabulary), but the student's vocabulary is 30 (vocab_size)");
+      .toBe("stages[0].data.train: dataset 'train' has ids up to 39 (its vocabulary), but the student's vocabulary is 30");
     expect((await errorOf((c) => { c.models.teacher.config.max_position_embeddings = 6; })).message)
-      .toBe("stages[0].data.train: dataset 'train' has sequences up to 8 tokens (maxLength), but the student's max_position_embeddings is 6");
+      .toBe("stages[0].data.train: dataset 'train' has sequences up to 8 tokens (maxLength), but the student takes at most 6 tokens");
   });
 
   it("a teacher's and a student's logits must have the same classes", async () => {
@@ -151,9 +151,9 @@ describe('teacher-assistant entries', () => {
   };
 
   it('a bad assistant shape points at the assistant', async () => {
-    const error = await errorOf((c) => chain(c, { assistant: [{ num_hidden_layers: 2, hidden_size: 9 }] }));
-    expect(error.message).toBe("stages[1].options.assistant[0]: teacher-assistant: assistant[0]: hidden_size 9 is divisible by neither " +
-      "the teacher's heads (2) nor the student's (2); give num_attention_heads");
+    const error = await errorOf((c) => chain(c, { assistant: [{ numLayers: 2, hiddenSize: 9 }] }));
+    expect(error.message).toBe("stages[1].options.assistant[0]: teacher-assistant: assistant[0]: hiddenSize 9 is divisible by neither " +
+      "the teacher's heads (2) nor the student's (2); give numHeads");
   });
 
   it("the chain's stages are checked like written ones, with paths into the entry", async () => {
@@ -166,5 +166,28 @@ describe('teacher-assistant entries', () => {
       chain(c, { name: 'x', assistant: 'none', teacher: { stage: 'x-student' } });
     });
     expect(name.message).toBe("stages[1].options.name: a stage named 'x-student' already exists (stage 'x-student' of the teacher-assistant chain)");
+  });
+});
+
+describe('teacherCache', () => {
+  const built = async (edit: (c: Config) => void) => {
+    const config = base();
+    edit(config);
+    return (await buildPipeline(parsePipelineConfig(config, { baseDir: tmp.dir }))).stages.map((s) => [s.name, s.teacherCache]);
+  };
+
+  it("the file's value is every stage's default, also in a chain; a stage's own value wins", async () => {
+    expect(await built(() => undefined)).toEqual([['finetune', undefined], ['distil', undefined]]);
+    expect(await built((c) => { c.teacherCache = false; c.stages[1].teacherCache = true; })).toEqual([['finetune', false], ['distil', true]]);
+    expect(await built((c) => {
+      c.teacherCache = false;
+      c.stages[1] = { use: 'teacher-assistant', options: { teacher: { stage: 'finetune' }, student: 'student', assistant: [{ numLayers: 2, hiddenSize: 12 }],
+        losses: [{ use: 'hinton' }], data: { train: 'train' }, studentStage: { teacherCache: true } } };
+    })).toEqual([['finetune', false], ['ta-assistant-1', false], ['ta-student', true]]);
+  });
+
+  it('must be true or false', async () => {
+    expect((await errorOf((c) => { c.stages[1].teacherCache = 'no'; })).message).toBe('stages[1].teacherCache: expected true or false, got "no"');
+    expect((await errorOf((c) => { c.teacherCache = 0; })).message).toBe('teacherCache: expected true or false, got 0');
   });
 });

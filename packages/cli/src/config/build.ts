@@ -7,6 +7,7 @@ import { loadDataset, TokenizerCache, type LoadedDataset } from './datasets.js';
 import { StageBuilder } from './internals/stage-builder.js';
 import { discoverPlugins, type DiscoveredPlugin } from './plugins-discovery.js';
 import type { PipelineConfig } from './schema.js';
+import { backendExtensions } from '../internals/backend.js';
 
 /** Options of buildPipeline. */
 export interface BuildOptions {
@@ -63,7 +64,7 @@ export async function buildPipeline(config: PipelineConfig, options: BuildOption
 
 async function build(config: PipelineConfig, logger: Logger, extra: Plugin[], file: string | undefined): Promise<BuiltPipeline> {
   const discovered = await discoverPlugins({ modules: config.plugins, baseDir: config.baseDir });
-  const distillery = createDistillery({ logger, backend: config.backend });
+  const distillery = createDistillery({ logger, backend: config.backend, backendExtensions: await backendExtensions() });
   for (const { plugin, from } of discovered) {
     try {
       distillery.use(plugin);
@@ -84,6 +85,8 @@ async function build(config: PipelineConfig, logger: Logger, extra: Plugin[], fi
   const origins = new Map<string, string>();
   config.stages.forEach((entry, i) => {
     for (const [stage, origin] of builder.entry(entry, i)) {
+      // The file's default, for stages (also those of stage plugins) that do not say.
+      if (stage.teacherCache === undefined && config.teacherCache !== undefined) stage.teacherCache = config.teacherCache;
       builder.check(stage, origin);
       stages.push(stage);
       origins.set(stage.name, origin.entry);

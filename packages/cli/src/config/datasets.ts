@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { arraySource, silentLogger, type BatchSource, type Logger } from '@distillery/core';
-import { Rng } from '@distillery/core/kit';
 import { syntheticTask } from '@distillery/core/testing';
 import {
-  loadTextDataset, mlmSource, countTokens, mobyDick, spamAssassin, textBatchSource, type TextEncoderLike, type TextExample,
+  describeKeptLabels, HIDDEN_LABEL, keepLabels, loadTextDataset, mlmSource, countTokens, mobyDick, sampleExamples, spamAssassin,
+  textBatchSource, type TextEncoderLike, type TextExample,
 } from '@distillery/data';
 import { bertUncasedTokenizerJson, Tokenizer } from '@distillery/models';
 import { ConfigError, fromPluginError } from './errors.js';
-import type { DatasetDef, MlmDef } from './schema.js';
+import type { DatasetDef, LabelFieldsDef, MlmDef } from './schema.js';
 
 /** A dataset of the config, ready for stages. */
 export interface LoadedDataset {
@@ -49,29 +49,66 @@ export class TokenizerCache {
   }
 }
 
-/** A random subset of `limit` examples (in their original order), drawn with `seed`. */
-function sample<T>(items: readonly T[], limit: number | undefined, seed: number): T[] {
-  if (limit === undefined || limit >= items.length) return [...items];
-  const picked = new Rng(seed).shuffle(Array.from({ length: items.length }, (_, i) => i)).slice(0, limit).sort((a, b) => a - b);
-  return picked.map((i) => items[i]);
+/**
+ * The rows a dataset keeps: `limit` of them drawn with the file's seed (per class with `stratify`),
+ * then, with `keepLabels`, the labels of a seeded subset of those (the others hidden, -100), logged
+ * as `data 'train': 231 of 4,623 rows keep their label (5 %, seed 1, stratified; …)`.
+ */
+function selectRows<T extends { label?: number }>(rows: T[], def: DatasetDef, opts: {
+  name: string; seed: number; labelled: boolean; regression: boolean; labels?: readonly string[]; logger: Logger;
+}): T[] {
+  const at = `data.${opts.name}`;
+  const { keepLabels: keep, stratify } = def as LabelFieldsDef;
+  const { limit } = def as { limit?: number };
+  if (stratify && limit === undefined) throw new ConfigError({ path: `${at}.stratify`, value: stratify, message: `stratify draws 'limit' per class; set limit` });
+  for (const [key, on] of [['stratify', stratify], ['keepLabels.stratify', keep?.stratify]] as const) {
+    if (on && (!opts.labelled || opts.regression)) {
+      throw new ConfigError({ path: `${at}.${key}`, value: on,
+        message: `stratifying needs class labels, but the dataset is ${opts.regression ? 'a regression set' : 'unlabelled'}` });
+    }
+  }
+  if (keep && !opts.labelled) {
+    throw new ConfigError({ path: `${at}.keepLabels`, value: keep,
+      message: `the dataset is unlabelled${def.type !== 'moby-dick' && (def as { labelled?: boolean }).labelled === false ? ' (labelled: false)' : ''}: it has no labels to keep` });
+  }
+  let out = limit === undefined ? rows : sampleExamples(rows, { limit, seed: opts.seed, stratify: stratify ?? false });
+  if (keep) {
+    try {
+      const kept = keepLabels(out, { ...keep, seed: keep.seed ?? opts.seed, stratify: keep.stratify ?? !opts.regression });
+      out = kept.examples;
+      opts.logger.info(`data '${opts.name}': ${describeKeptLabels(kept.report, opts.labels)}`);
+    } catch (error) {
+      throw fromPluginError(error, `${at}.keepLabels`, keep as Record<string, unknown>);
+    }
+  } else {
+    const hidden = out.filter((r) => r.label === HIDDEN_LABEL).length;
+    if (hidden > 0) {
+      opts.logger.info(`data '${opts.name}': ${(out.length - hidden).toLocaleString('en-US')} of ${out.length.toLocaleString('en-US')} ` +
+        `rows keep their label (the others are hidden in the file)`);
+    }
+  }
+  return out;
 }
 
 /**
- * Builds one dataset: reads the corpus or file, samples `limit` examples with the file's seed, and
- * wraps them in a BatchSource (tokenized lazily by the data package, ids cached after first use).
+ * Builds one dataset: reads the corpus or file, samples `limit` examples with the file's seed, keeps
+ * the labels `keepLabels` asks for, and wraps them in a BatchSource (tokenized lazily by the data
+ * package, ids cached after first use).
  */
 export async function loadDataset(name: string, def: DatasetDef, seed: number, tokenizers: TokenizerCache,
   logger: Logger = silentLogger): Promise<LoadedDataset> {
   const at = `data.${name}`;
   if (def.type === 'synthetic') {
-    const { type: _type, labelled = true, limit, ...options } = def;
+    const { type: _type, labelled = true, limit: _limit, keepLabels: _keep, stratify: _stratify, ...options } = def;
     const task = syntheticTask(options);
-    const rows = sample(task.inputIds.map((ids, i) => [ids, task.labels[i]] as const), limit, seed);
-    const inputIds = rows.map(([ids]) => ids);
+    const names = Array.from({ length: def.numClasses }, (_, i) => String(i));
+    const rows = selectRows(task.inputIds.map((ids, i) => ({ ids, ...(labelled ? { label: task.labels[i] } : {}) })), def,
+      { name, seed, labelled, regression: false, labels: names, logger });
+    const inputIds = rows.map((r) => r.ids);
     return {
       name, def, maxLength: def.seqLength, vocabSize: def.vocabSize,
-      source: arraySource(labelled ? { inputIds, labels: rows.map(([, label]) => label) } : { inputIds }),
-      ...(labelled ? { labels: Array.from({ length: def.numClasses }, (_, i) => String(i)) } : {}),
+      source: arraySource(labelled ? { inputIds, labels: rows.map((r) => r.label!) } : { inputIds }),
+      ...(labelled ? { labels: names } : {}),
     };
   }
   const tokenizer = tokenizers.get(def.tokenizer, `${at}.tokenizer`);
@@ -90,7 +127,7 @@ export async function loadDataset(name: string, def: DatasetDef, seed: number, t
       regression = def.task === 'regression';
       const read = await loadTextDataset(def.path, {
         format: def.type, columns: def.columns, task: def.task, header: def.header, delimiter: def.delimiter,
-        onBadRow: def.onBadRow, labels: def.labels, logger,
+        onBadRow: def.onBadRow, labels: def.labels, hiddenLabels: def.hiddenLabels ?? def.keepLabels !== undefined, logger,
       });
       examples = read.examples;
       labels = read.labels?.names;
@@ -102,7 +139,8 @@ export async function loadDataset(name: string, def: DatasetDef, seed: number, t
     examples = examples.map(({ label: _label, ...rest }) => rest);
     labels = undefined;
   }
-  examples = sample(examples, def.limit, seed);
+  const labelled = examples.length > 0 && examples.every((e) => e.label !== undefined);
+  examples = selectRows(examples, def, { name, seed, labelled, regression, labels, logger });
   if (examples.length === 0) throw new ConfigError({ path: at, value: def, message: `the dataset has no examples` });
   const maxLength = def.maxLength ?? 128;
   return {

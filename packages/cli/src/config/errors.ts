@@ -1,4 +1,4 @@
-import { ConfigError, describeValue, formatPath, valueAt } from '@distillery/core';
+import { ConfigError, DistilleryError, describeValue, formatPath, optionPathText, valueAt } from '@distillery/core';
 
 // The words of config errors live in core (code and files say the same things); the CLI places them.
 export { closest, ConfigError, describeValue, formatPath, unknownKeyMessage, valueAt } from '@distillery/core';
@@ -36,7 +36,28 @@ export function fromPluginError(error: unknown, path: string, options: Record<st
       path: joinPath(path, formatPath(i.keys!)), value: valueAt(options, i.keys!), message: i.message, keys: i.keys,
     })), { cause: error });
   }
-  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof DistilleryError && error.option?.length) return fromOptionError(error, error.option, path, options);
+  return fromMessage(error instanceof Error ? error.message : String(error), error, path, options, entryPath);
+}
+
+/**
+ * An error a plugin raised about one of its options (DistilleryError.option): it points there, and
+ * its message (after `<who>: option '<path>': `) is read as an error about that option's value.
+ */
+function fromOptionError(error: DistilleryError, option: readonly (string | number)[], path: string,
+  options: Record<string, unknown> | undefined): ConfigError {
+  const at = joinPath(path, ...option);
+  const value = valueAt(options, option);
+  const prefix = `option '${optionPathText(option)}': `;
+  const k = error.message.indexOf(prefix);
+  const message = k >= 0 ? error.message.slice(k + prefix.length) : error.message;
+  return fromMessage(message, error, at, isRecord(value) ? value : undefined, at, value);
+}
+
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+function fromMessage(message: string, error: unknown, path: string, options: Record<string, unknown> | undefined,
+  entryPath: string, value: unknown = options): ConfigError {
   const m = OPTION_MUST.exec(message);
   if (m && options && m[1] in options) {
     const [, key, why] = m;
@@ -44,5 +65,5 @@ export function fromPluginError(error: unknown, path: string, options: Record<st
     return new ConfigError({ path: joinPath(path, key), value: options[key],
       message: `expected ${expected}, got ${describeValue(options[key])}` }, { cause: error });
   }
-  return new ConfigError({ path: entryPath, value: options, message }, { cause: error });
+  return new ConfigError({ path: entryPath, value, message }, { cause: error });
 }

@@ -8,8 +8,6 @@ export type { PluginLister } from './json-schema.js';
 export type { ConfigIssue } from './errors.js';
 export { loadPipelineFile, parseText, readPipelineFile } from './load.js';
 export type { LoadOptions } from './load.js';
-export { modelFacts } from './models.js';
-export type { ModelFacts } from './models.js';
 export { discoverPlugins, INSTALLED_PLUGIN_PACKAGES, isPlugin, pluginsOf } from './plugins-discovery.js';
 export type { DiscoveredPlugin, DiscoverOptions } from './plugins-discovery.js';
 export { parsePipelineConfig, PIPELINE_KEYS } from './schema.js';

@@ -3,6 +3,7 @@ import { parse, stringify } from 'yaml';
 import { defineLossPlugin, selectBackend, silentLogger, type StepEvent } from '@distillery/core';
 import { hinton } from '@distillery/loss-hinton';
 import { ConfigError, discoverPlugins, loadPipelineFile, pluginsOf } from './index.js';
+import { installHint, OFFICIAL_PLUGINS } from './plugins-discovery.js';
 import { tempDir, TINY_YAML } from './config-fixtures.test-util.js';
 
 const tmp = tempDir();
@@ -126,5 +127,20 @@ describe('user plugin modules listed in the file', () => {
       'stage:teacher-assistant@@distillery/teacher-assistant',
     ]));
     expect(found).toHaveLength(9);
+  });
+});
+
+describe('the official plugins, installed or not', () => {
+  it('OFFICIAL_PLUGINS names, for every plugin of the installed @distillery packages, the package it comes from', async () => {
+    const found = Object.fromEntries((await discoverPlugins()).map(({ plugin, from }) => [`${plugin.kind}:${plugin.name}`, from]));
+    expect(found).toEqual(OFFICIAL_PLUGINS);
+  });
+
+  it('an official plugin name gets the package to install; any other name gets nothing', () => {
+    expect(installHint('loss', 'tinybert')).toBe(
+      'it comes from @distillery/loss-tinybert, which is not installed; install it: npm install @distillery/loss-tinybert');
+    expect(installHint('stage', 'teacher-assistant')).toMatch(/install it: npm install @distillery\/teacher-assistant$/);
+    expect(installHint('loss', 'tinybertt')).toBeUndefined();
+    expect(installHint('mapping', 'tinybert')).toBeUndefined();
   });
 });

@@ -25,6 +25,29 @@ export const INSTALLED_PLUGIN_PACKAGES: Readonly<Record<string, () => Promise<Re
   '@distillery/teacher-assistant': () => import('@distillery/teacher-assistant'),
 };
 
+/**
+ * Which official package provides each plugin (`kind:name`), known without installing it: a config that
+ * names one whose package is absent is told what to install. The loss packages and teacher-assistant
+ * are optional peer dependencies of the CLI; @distillery/models is a dependency.
+ */
+export const OFFICIAL_PLUGINS: Readonly<Record<string, string>> = {
+  'teacher:bert': '@distillery/models',
+  'student:bert': '@distillery/models',
+  'student:bilstm': '@distillery/models',
+  'loss:hinton': '@distillery/loss-hinton',
+  'loss:pkd': '@distillery/loss-pkd',
+  'loss:tinybert': '@distillery/loss-tinybert',
+  'loss:minilm': '@distillery/loss-minilm',
+  'loss:distilbert-cosine': '@distillery/loss-distilbert-cosine',
+  'stage:teacher-assistant': '@distillery/teacher-assistant',
+};
+
+/** For an official plugin that is not registered: `install it: npm install <package>` (undefined for other names). */
+export function installHint(kind: PluginKind, name: string): string | undefined {
+  const pkg = OFFICIAL_PLUGINS[`${kind}:${name}`];
+  return pkg && `it comes from ${pkg}, which is not installed; install it: npm install ${pkg}`;
+}
+
 const KINDS: readonly PluginKind[] = ['loss', 'mapping', 'teacher', 'student', 'callback', 'stage'];
 
 /** Whether a value is a plugin object: `{ kind, name, create }` with a known kind. */

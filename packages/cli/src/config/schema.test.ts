@@ -65,12 +65,22 @@ describe('parsePipelineConfig: the schema', () => {
     ]);
   });
 
+  it("evaluation.every: 'epoch' or a step count", () => {
+    for (const every of ['epoch', 50]) {
+      const config = base();
+      config.stages[1].evaluation = { every, metric: 'loss' };
+      expect(parsePipelineConfig(config, { baseDir: '/work/project' }).stages[1]).toMatchObject({ evaluation: { every, metric: 'loss' } });
+    }
+    expect(problems((c) => { c.stages[1].evaluation = { every: 0 }; })).toEqual(['stages[1].evaluation.every: expected an integer >= 1, got 0']);
+    expect(problems((c) => { c.stages[1].evaluation = { every: 'step' }; })).toEqual(['stages[1].evaluation.every: expected "epoch", got "step"']);
+  });
+
   it('unknown keys, one error each, with the allowed keys and a likely meant one', () => {
     expect(problems((c) => { c.seeed = 1; c.stages[1].optimizer.lr = 1e-3; c.stages[1].epoch = 2; })).toEqual([
       'stages[1].optimizer.lr: unknown key; allowed: learningRate, weightDecay, beta1, beta2, epsilon, clipNorm, schedule, warmupSteps, warmupRatio',
       "stages[1].epoch: unknown key (did you mean 'epochs'?); allowed: name, teacher, student, losses, mapping, data, batchSize, " +
-        'epochs, maxSteps, optimizer, seed, evaluation, checkpoint, callbacks, mlm',
-      "seeed: unknown key (did you mean 'seed'?); allowed: description, backend, seed, plugins, output, models, data, stages",
+        'epochs, maxSteps, optimizer, seed, evaluation, checkpoint, callbacks, mlm, teacherCache',
+      "seeed: unknown key (did you mean 'seed'?); allowed: description, backend, seed, plugins, output, teacherCache, models, data, stages",
     ]);
     expect(problems((c) => { c.stages[1].losses[0].option = {}; })).toEqual([
       "stages[1].losses[0].option: unknown key (did you mean 'options'?); allowed: use, weight, options",
@@ -94,12 +104,12 @@ describe('parsePipelineConfig: the schema', () => {
       'stages[3].options.data: missing (expected an object)',
     ]);
     expect(problems((c) => { c.stages[1] = { use: 'teacher-assistant', options: { teacher: 'teacher', student: 'student',
-      losses: [{ use: 'hinton' }], data: { train: 'train' }, assistant: [{ num_hidden_layers: 0, hidden_size: 8 }], epoch: 1 } }; }))
+      losses: [{ use: 'hinton' }], data: { train: 'train' }, assistant: [{ numLayers: 0, hiddenSize: 8 }], epoch: 1 } }; }))
       .toEqual([
-        'stages[1].options.assistant[0].num_hidden_layers: expected an integer >= 1, got 0',
-        "stages[1].options.epoch: unknown key (did you mean 'epochs'?); allowed: name, teacher, student, assistant, teacherConfig, " +
-          'studentConfig, assistantOptions, assistantStage, studentStage, losses, mapping, data, batchSize, epochs, maxSteps, optimizer, ' +
-          'seed, evaluation, checkpoint, callbacks, mlm',
+        'stages[1].options.assistant[0].numLayers: expected an integer >= 1, got 0',
+        "stages[1].options.epoch: unknown key (did you mean 'epochs'?); allowed: name, teacher, student, assistant, " +
+          'assistantOptions, assistantStage, studentStage, losses, mapping, data, batchSize, epochs, maxSteps, optimizer, ' +
+          'seed, evaluation, checkpoint, callbacks, mlm, teacherCache',
       ]);
   });
 

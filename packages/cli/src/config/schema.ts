@@ -51,6 +51,8 @@ const stageFields = {
   checkpoint: checkpoint.optional(),
   callbacks: z.array(pluginRef).optional(),
   mlm: mlm.optional(),
+  teacherCache: z.boolean().optional()
+    .meta({ description: "Read a logits-only stage's teacher logits from the run folder's cache. Default: the file's teacherCache, else true." }),
 };
 const partialStageFields = z.strictObject(
   Object.fromEntries(Object.entries(stageFields).map(([k, s]) => [k, s.optional()])) as { [K in keyof typeof stageFields]: z.ZodOptional<(typeof stageFields)[K]> });
@@ -58,10 +60,10 @@ const partialStageFields = z.strictObject(
 const stage = z.strictObject({ name, teacher: modelRef.optional(), student: modelRef, ...stageFields });
 
 const assistantShape = z.strictObject({
-  num_hidden_layers: z.int().min(1),
-  hidden_size: z.int().min(1),
-  num_attention_heads: z.int().min(1).optional(),
-  intermediate_size: z.int().min(1).optional(),
+  numLayers: z.int().min(1),
+  hiddenSize: z.int().min(1),
+  numHeads: z.int().min(1).optional(),
+  intermediateSize: z.int().min(1).optional(),
 });
 const assistant = dispatch<'auto' | 'none' | AssistantShapeDef[]>((v) =>
   (Array.isArray(v) ? z.array(assistantShape) : z.enum(['auto', 'none'])));
@@ -69,7 +71,7 @@ const teacherAssistant = z.strictObject({
   use: z.literal('teacher-assistant'),
   options: z.strictObject({
     name: name.optional(), teacher: modelRef, student: modelRef, assistant: assistant.optional(),
-    teacherConfig: options.optional(), studentConfig: options.optional(), assistantOptions: options.optional(),
+    assistantOptions: options.optional(),
     assistantStage: partialStageFields.optional(), studentStage: partialStageFields.optional(),
     ...stageFields,
   }),
@@ -90,10 +92,20 @@ const textFields = {
   limit: z.int().min(1).optional(),
 };
 const column = z.union([z.string(), z.int().min(0)]);
+const keepLabels = z.strictObject({
+  fraction: z.number().min(0).max(1).optional(),
+  count: z.int().min(0).optional(),
+  seed: z.int().optional(),
+  stratify: z.boolean().optional(),
+}).refine((v) => (v.fraction === undefined) !== (v.count === undefined), {
+  message: "give 'fraction' (a share of the labelled rows, in [0, 1]) or 'count' (a number of rows), one of the two",
+});
+/** Keys of the datasets that can be labelled: partial labels, and a limit drawn per class. */
+const labelFields = { keepLabels: keepLabels.optional(), stratify: z.boolean().optional() };
 const DATASETS: Record<string, z.ZodType> = {
   'spam-assassin': z.strictObject({
     type: z.literal('spam-assassin'), split: z.enum(['train', 'validation', 'test']).optional(),
-    labelled: z.boolean().optional(), keepSubject: z.boolean().optional(), ...textFields,
+    labelled: z.boolean().optional(), keepSubject: z.boolean().optional(), ...textFields, ...labelFields,
   }),
   'moby-dick': z.strictObject({
     type: z.literal('moby-dick'), unit: z.enum(['paragraph', 'sentence']).optional(), minLength: z.int().min(0).optional(), ...textFields,
@@ -102,6 +114,7 @@ const DATASETS: Record<string, z.ZodType> = {
     type: z.literal('synthetic'), numClasses: z.int().min(2), vocabSize: z.int().min(2), seqLength: z.int().min(2),
     size: z.int().min(1), signal: z.number().min(0).max(1).optional(), keywordsPerClass: z.int().min(1).optional(),
     seed: z.int().optional(), taskSeed: z.int().optional(), labelled: z.boolean().optional(), limit: z.int().min(1).optional(),
+    ...labelFields,
   }),
 };
 for (const type of ['jsonl', 'csv', 'tsv'] as const) {
@@ -110,7 +123,7 @@ for (const type of ['jsonl', 'csv', 'tsv'] as const) {
     columns: z.strictObject({ text: column.optional(), textPair: column.nullable().optional(), label: column.nullable().optional() }).optional(),
     task: z.enum(['classification', 'regression']).optional(), labels: z.array(z.string()).min(1).optional(),
     header: z.boolean().optional(), delimiter: z.string().length(1).optional(), onBadRow: z.enum(['fail', 'skip']).optional(),
-    labelled: z.boolean().optional(), ...textFields,
+    labelled: z.boolean().optional(), hiddenLabels: z.boolean().optional(), ...textFields, ...labelFields,
   });
 }
 const dataset = dispatch<DatasetDef>((v) => {
@@ -127,6 +140,7 @@ const pipeline = z.strictObject({
   seed: z.int().optional(),
   plugins: z.array(name).optional(),
   output: name.optional(),
+  teacherCache: z.boolean().optional().meta({ description: "Every stage's teacherCache unless the stage gives one. Default true." }),
   models: z.record(z.string(), modelDef).optional(),
   data: z.record(z.string(), dataset).optional(),
   stages: z.array(stageEntry).min(1),
@@ -163,7 +177,7 @@ export interface ParseOptions {
  * consulted here: buildPipeline() checks plugin names and options.
  */
 export function parsePipelineConfig(input: unknown, { baseDir = process.cwd(), file }: ParseOptions = {}): PipelineConfig {
-  const result = pipeline.safeParse(input, { error: errorMap });
+  const result = pipeline.safeParse(input, { error: errorMap, reportInput: true });
   if (!result.success) {
     throw new ConfigError(toIssues(result.error.issues).map((i): ConfigIssue =>
       ({ path: formatPath(i.path), value: valueAt(input, i.path), message: i.message })), { file });
@@ -178,6 +192,7 @@ export function parsePipelineConfig(input: unknown, { baseDir = process.cwd(), f
     stages: raw.stages,
     baseDir: path.resolve(baseDir),
     ...(raw.description === undefined ? {} : { description: raw.description }),
+    ...(raw.teacherCache === undefined ? {} : { teacherCache: raw.teacherCache }),
   };
   const issues = checkNames(config);
   if (issues.length) throw new ConfigError(issues, { file });

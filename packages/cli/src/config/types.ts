@@ -40,6 +40,8 @@ export interface StageFieldsDef extends Omit<StageSettings, 'checkpoint'> {
   checkpoint?: Omit<CheckpointConfig, 'dir'> & { dir?: string };
   callbacks?: PluginRefDef[];
   mlm?: MlmDef;
+  /** Read a logits-only stage's teacher logits from the run folder's cache (the CLI). @default the file's teacherCache, else true */
+  teacherCache?: boolean;
 }
 
 /** One stage as written in a file. */
@@ -49,12 +51,14 @@ export interface StageDef extends StageFieldsDef {
   student: ModelRefDef;
 }
 
-/** One assistant shape (BERT config keys over the teacher's config). */
+/** One assistant's sizes; the teacher's model plugin builds a model like the teacher with them. */
 export interface AssistantShapeDef {
-  num_hidden_layers: number;
-  hidden_size: number;
-  num_attention_heads?: number;
-  intermediate_size?: number;
+  numLayers: number;
+  hiddenSize: number;
+  /** @default chosen by the chain (the student's or teacher's heads) */
+  numHeads?: number;
+  /** @default chosen by the chain */
+  intermediateSize?: number;
 }
 
 /** The options of a `{ use: 'teacher-assistant' }` entry. */
@@ -63,8 +67,6 @@ export interface TeacherAssistantDef extends StageFieldsDef {
   teacher: ModelRefDef;
   student: ModelRefDef;
   assistant?: 'auto' | 'none' | AssistantShapeDef[];
-  teacherConfig?: Record<string, unknown>;
-  studentConfig?: Record<string, unknown>;
   assistantOptions?: Record<string, unknown>;
   assistantStage?: Partial<StageFieldsDef>;
   studentStage?: Partial<StageFieldsDef>;
@@ -87,20 +89,42 @@ export interface TextDataFields {
   limit?: number;
 }
 
+/** Which rows of a labelled dataset keep their label (the data package's keepLabels); `fraction` or `count`. */
+export interface KeepLabelsDef {
+  /** Share of the labelled rows that keep their label, in [0, 1]. */
+  fraction?: number;
+  /** Number of rows that keep their label. */
+  count?: number;
+  /** @default the file's seed */
+  seed?: number;
+  /** Keep the class shares. @default true (false for regression) */
+  stratify?: boolean;
+}
+
+/** Fields of the datasets that can be labelled. */
+export interface LabelFieldsDef {
+  /** Keep the labels of a seeded subset of the rows (after `limit`), hide the others (-100). */
+  keepLabels?: KeepLabelsDef;
+  /** Draw `limit` within each class, keeping the class shares. @default false */
+  stratify?: boolean;
+}
+
 /** A named dataset. */
 export type DatasetDef =
-  | (TextDataFields & { type: 'spam-assassin'; split?: 'train' | 'validation' | 'test'; labelled?: boolean; keepSubject?: boolean })
+  | (TextDataFields & LabelFieldsDef & { type: 'spam-assassin'; split?: 'train' | 'validation' | 'test'; labelled?: boolean; keepSubject?: boolean })
   | (TextDataFields & { type: 'moby-dick'; unit?: 'paragraph' | 'sentence'; minLength?: number })
-  | (TextDataFields & {
+  | (TextDataFields & LabelFieldsDef & {
     type: 'jsonl' | 'csv' | 'tsv'; path: string;
     columns?: { text?: string | number; textPair?: string | number | null; label?: string | number | null };
     task?: 'classification' | 'regression'; labels?: string[]; header?: boolean; delimiter?: string;
     onBadRow?: 'fail' | 'skip'; labelled?: boolean;
+    /** A null (JSONL) or empty (CSV/TSV) label is hidden (-100) instead of a bad row. @default false (true with keepLabels) */
+    hiddenLabels?: boolean;
   })
-  | {
+  | (LabelFieldsDef & {
     type: 'synthetic'; numClasses: number; vocabSize: number; seqLength: number; size: number; signal?: number;
     keywordsPerClass?: number; seed?: number; taskSeed?: number; labelled?: boolean; limit?: number;
-  };
+  });
 
 /** A validated pipeline config. */
 export interface PipelineConfig {
@@ -114,6 +138,8 @@ export interface PipelineConfig {
   output?: string;
   /** Free text shown by tools. */
   description?: string;
+  /** Every stage's teacherCache unless the stage gives one. @default true (the CLI's) */
+  teacherCache?: boolean;
   models: Record<string, ModelDef>;
   data: Record<string, DatasetDef>;
   stages: (StageDef | StagePluginDef)[];

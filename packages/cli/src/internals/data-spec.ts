@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DistilleryError, type BatchSource, type Logger } from '@distillery/core';
-import { loadTextDataset, spamAssassin, textBatchSource } from '@distillery/data';
+import { loadTextDataset, spamAssassin, textBatchSource, type TextExample } from '@distillery/data';
 import { bertUncasedTokenizerJson, Tokenizer } from '@distillery/models';
 import type { PipelineLike, PipelineLoader } from '../pipeline-types.js';
 
@@ -10,6 +10,10 @@ export interface EvalData {
   source: BatchSource;
   /** For the printout, e.g. 'spam-assassin:test (577 examples)'. */
   description: string;
+  /** The source's examples in order, when known (their texts go to the predictions file). */
+  examples?: readonly TextExample[];
+  /** Class names by id, when the data names them. */
+  labels?: readonly string[];
 }
 
 /** Options of loadEvalData. */
@@ -53,18 +57,20 @@ export async function loadEvalData(spec: string, options: EvalDataOptions): Prom
   if (spam) {
     const split = (spam[1]?.toLowerCase() ?? 'validation') as 'train' | 'validation' | 'test';
     const tokenizer = needTokenizer(options.tokenizer, spec);
-    const examples = spamAssassin()[split];
+    const corpus = spamAssassin();
+    const examples = corpus[split];
     const source = textBatchSource(examples, tokenizer, { maxLength });
-    return { source, description: `spam-assassin:${split} (${examples.length} examples)` };
+    return { source, examples, labels: corpus.labels.names, description: `spam-assassin:${split} (${examples.length} examples)` };
   }
   const hash = spec.lastIndexOf('#');
   const [file, fromHash] = hash > 0 && !existsSync(spec) ? [spec.slice(0, hash), spec.slice(hash + 1)] : [spec, undefined];
   if (!existsSync(file)) throw new DistilleryError(`eval: --data ${spec}: no such file, and not 'spam-assassin[:split]'`, 'data');
   if (TEXT_FILE.test(file)) {
-    const { examples } = await loadTextDataset(file, { ...(labels ? { labels } : {}), logger: options.logger });
+    const read = await loadTextDataset(file, { ...(labels ? { labels } : {}), logger: options.logger });
+    const { examples } = read;
     if (examples.some((e) => e.label === undefined)) throw new DistilleryError(`eval: ${file} has rows without labels`, 'data');
     const source = textBatchSource(examples, needTokenizer(options.tokenizer, file), { maxLength });
-    return { source, description: `${file} (${examples.length} examples)` };
+    return { source, examples, ...(read.labels ? { labels: read.labels.names } : {}), description: `${file} (${examples.length} examples)` };
   }
   if (PIPELINE_FILE.test(file)) {
     const name = options.dataset ?? fromHash;
@@ -82,16 +88,21 @@ function fromPipeline(file: string, name: string, loaded: PipelineLike): EvalDat
   const [base, part] = name.includes(':') ? [name.slice(0, name.lastIndexOf(':')), name.slice(name.lastIndexOf(':') + 1)] : [name, undefined];
   const datasets = (loaded.datasets ?? {}) as Record<string, unknown>;
   const entry = datasets[base];
+  // The config loader gives { source, examples, labels, ... } per dataset; a bare source is accepted too.
+  const about = (source: BatchSource) => {
+    const owner = Object.values(datasets).find((d) => !isSource(d) && (d as { source?: unknown })?.source === source) as
+      { examples?: readonly TextExample[]; labels?: readonly string[] } | undefined;
+    return { ...(owner?.examples ? { examples: owner.examples } : {}), ...(owner?.labels ? { labels: owner.labels } : {}) };
+  };
   if (entry !== undefined) {
-    // The config loader gives { source, labels, ... } per dataset; a bare source is accepted too.
     const own = isSource(entry) ? entry : (entry as { source?: unknown }).source;
-    if (isSource(own) && part === undefined) return { source: own, description: `${file}#${name} (${own.size} examples)` };
+    if (isSource(own) && part === undefined) return { source: own, ...about(own), description: `${file}#${name} (${own.size} examples)` };
     const split = (entry as Record<string, unknown>)[part ?? 'validation'] ?? (part ? undefined : (entry as Record<string, unknown>).test);
     if (isSource(split)) return { source: split, description: `${file}#${base}:${part ?? 'validation'} (${split.size} examples)` };
   }
   const stage = loaded.stages.find((s) => (s as { name?: string }).name === base) as { data?: Record<string, unknown> } | undefined;
   const data = stage?.data?.[part ?? 'validation'];
-  if (isSource(data)) return { source: data, description: `${file}: stage '${base}' ${part ?? 'validation'} data (${data.size} examples)` };
+  if (isSource(data)) return { source: data, ...about(data), description: `${file}: stage '${base}' ${part ?? 'validation'} data (${data.size} examples)` };
   const known = [...Object.keys(datasets), ...loaded.stages.map((s) => (s as { name?: string }).name).filter(Boolean)];
   throw new DistilleryError(`eval: ${file} has no dataset or stage '${base}'${part ? ` with ${part} data` : ' with validation data'} ` +
     `(known: ${known.join(', ') || 'none'})`, 'config');

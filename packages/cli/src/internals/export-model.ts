@@ -2,20 +2,13 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { DistilleryError } from '@distillery/core';
 import { writeDirAtomic } from '@distillery/core/kit';
-import { BertModel, BiLstmClassifier, saveBertToHf, writeTfjsWeights } from '@distillery/models';
+import { BertModel, BiLstmClassifier, saveBertToHf, writeBertTfjs, writeTfjsWeights } from '@distillery/models';
 
 /** Formats `distillery export` writes. */
 export type ExportFormat = 'hf' | 'tfjs';
 
-/** The config.json Hugging Face would write for this model (heads as `architectures`). */
-export function bertConfigJson(model: BertModel): Record<string, unknown> {
-  const architectures = [
-    ...(model.heads.includes('classification') ? ['BertForSequenceClassification'] : []),
-    ...(model.heads.includes('mlm') ? ['BertForMaskedLM'] : []),
-  ];
-  const label2id = Object.fromEntries(Object.entries(model.config.id2label).map(([i, name]) => [name, Number(i)]));
-  return { architectures: architectures.length ? architectures : ['BertModel'], model_type: 'bert', ...model.config, label2id };
-}
+/** model.json's `format` of a BiLSTM exported for TensorFlow.js. */
+export const BILSTM_TFJS_FORMAT = 'distillery/bilstm';
 
 /**
  * Refuses to write over a folder that holds anything but an earlier model export: the atomic
@@ -33,8 +26,8 @@ async function checkTarget(out: string, force: boolean): Promise<void> {
 /**
  * Writes a model as a Hugging Face folder (BERT: config.json + model.safetensors in PyTorch layout,
  * loadable by transformers; a BiLSTM: its own config.json + model.safetensors, which transformers
- * has no class for) or as a TensorFlow.js folder (model.json + weight shards, tfjs layout, with a
- * config.json that `distillery inspect/eval` and this package read back). A tokenizer.json is copied.
+ * has no class for) or as a TensorFlow.js folder (model.json + weight shards + config.json; BERT in
+ * @distillery/models' format, saveBertToTfjs's). `distillery inspect/eval` read both back. A tokenizer.json is copied.
  * Returns the files written.
  */
 export async function exportModel(
@@ -53,11 +46,13 @@ export async function exportModel(
       await copyTokenizer(tmp);
     });
   } else {
-    const config = model instanceof BertModel ? bertConfigJson(model) : { model_type: 'distillery-bilstm', ...model.config };
-    const weights = model instanceof BertModel ? model.weights : model.namedWeights();
     await writeDirAtomic(dir, async (tmp) => {
-      await writeTfjsWeights(tmp, weights, { format: model instanceof BertModel ? 'distillery/bert' : 'distillery/bilstm' });
-      await fs.writeFile(path.join(tmp, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+      // BERT: @distillery/models' own TF.js format, which loadBertFromTfjs reads back.
+      if (model instanceof BertModel) await writeBertTfjs(model, tmp);
+      else {
+        await writeTfjsWeights(tmp, model.namedWeights(), { format: BILSTM_TFJS_FORMAT });
+        await fs.writeFile(path.join(tmp, 'config.json'), `${JSON.stringify({ model_type: 'distillery-bilstm', ...model.config }, null, 2)}\n`);
+      }
       await copyTokenizer(tmp);
     });
   }

@@ -6,8 +6,7 @@ import {
   type CheckpointState, type Logger, type PluginRef, type Student, type StudentPlugin, type Teacher, type TeacherPlugin,
 } from '@distillery/core';
 import {
-  BertModel, BiLstmClassifier, bertStudent, bertTeacher, bilstm, loadBertFromHf, loadTfjsWeights,
-  type BertConfigInput,
+  BERT_TFJS_FORMAT, BertModel, BiLstmClassifier, bertStudent, bertTeacher, bilstm, loadBertFromHf, loadBertFromTfjs, loadTfjsWeights,
 } from '@distillery/models';
 
 /** The kinds of model folder the commands read. */
@@ -81,23 +80,29 @@ export async function loadModel(input: string, { logger = silentLogger }: { logg
   return { ...loaded, labels: labelNames(loaded.model) };
 }
 
+// The BERT TF.js format of distillery 0.1's CLI, replaced by @distillery/models' own (BERT_TFJS_FORMAT).
+const OLD_BERT_TFJS_FORMAT = 'distillery/bert';
+
 async function loadTfjsExport(dir: string, config: any): Promise<Pick<LoadedModel, 'model' | 'kind'>> {
+  const { format } = await readJson(path.join(dir, 'model.json'));
+  if (format === BERT_TFJS_FORMAT) return { model: await loadBertFromTfjs(dir), kind: 'bert' };
+  if (format === OLD_BERT_TFJS_FORMAT) {
+    throw new DistilleryError(`${path.join(dir, 'model.json')} has format '${OLD_BERT_TFJS_FORMAT}' (a TensorFlow.js export by ` +
+      `an earlier distillery), which is no longer read; export the model again from its Hugging Face folder or checkpoint ` +
+      `(distillery export <model> --format tfjs writes format '${BERT_TFJS_FORMAT}')`, 'checkpoint');
+  }
+  if (config.model_type !== MODEL_TYPE_BILSTM) {
+    throw new DistilleryError(`${path.join(dir, 'model.json')} has format ${JSON.stringify(format)}: not a distillery TensorFlow.js ` +
+      `export (expected '${BERT_TFJS_FORMAT}', or a BiLSTM's config.json beside it)`, 'checkpoint');
+  }
   const { weights } = await loadTfjsWeights(dir);
   try {
-    let model: BertModel | BiLstmClassifier;
-    let named: Map<string, tf.Variable>;
-    if (config.model_type === MODEL_TYPE_BILSTM) {
-      const { model_type: _, ...rest } = config;
-      model = new BiLstmClassifier(rest);
-      named = model.namedWeights();
-    } else {
-      // Heads follow `architectures`, as in a Hugging Face config.json.
-      model = new BertModel(config as BertConfigInput, { initialize: false });
-      named = model.weights;
-    }
+    const { model_type: _, ...rest } = config;
+    const model = new BiLstmClassifier(rest);
+    const named = model.namedWeights();
     const missing = [...named.keys()].filter((k) => !weights.has(k));
     if (missing.length) {
-      (model as { dispose(): void }).dispose();
+      model.dispose();
       throw new DistilleryError(`${dir}: model.json lacks ${missing.length} weight(s) the config needs: ${missing.slice(0, 5).join(', ')}` +
         `${missing.length > 5 ? ', ...' : ''}`, 'checkpoint');
     }
@@ -105,7 +110,7 @@ async function loadTfjsExport(dir: string, config: any): Promise<Pick<LoadedMode
       const t = weights.get(k)!;
       return { shape: [...t.shape], data: t.dataSync() as Float32Array };
     }), dir);
-    return { model, kind: config.model_type === MODEL_TYPE_BILSTM ? 'bilstm' : 'bert' };
+    return { model, kind: 'bilstm' };
   } finally {
     tf.dispose([...weights.values()]);
   }

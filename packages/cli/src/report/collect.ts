@@ -9,6 +9,8 @@ export interface StageReport {
   epochs?: number;
   teacher?: string;
   student?: string;
+  /** Wall time from the stage's start to its end, summed over invocations (resumes); absent before it ended once. */
+  wallSeconds?: number;
   /** 'completed' or 'interrupted' as last seen; absent while it ran or when the run failed in it. */
   status?: 'completed' | 'interrupted';
   /** Step numbers of the loss points (after thinning, the last step of each bucket). */
@@ -81,9 +83,12 @@ export function collectReport(records: MetricsRecord[], { title = 'Distillery ru
       case 'epoch':
         stage(r.stage).epochs.set(r.epoch, { epoch: r.epoch, step: r.step, metrics: r.metrics, isBest: r.isBest });
         break;
-      case 'stage-end':
-        stage(r.stage).report.status = r.status;
+      case 'stage-end': {
+        const { report } = stage(r.stage);
+        report.status = r.status;
+        if (typeof r.wallSeconds === 'number') report.wallSeconds = (report.wallSeconds ?? 0) + r.wallSeconds;
         break;
+      }
       case 'compare':
         stage(r.stage).report.compare = { rows: r.rows, data: r.data };
         break;

@@ -7,7 +7,7 @@ import type { CompareRow } from '../metrics-log.js';
 export interface CompareInput {
   teacher?: Teacher;
   student: Teacher;
-  /** Labelled data for accuracy/F1/MCC; without it only size and speed are measured. */
+  /** Labelled data for accuracy/macro-F1/MCC; without it only size and speed are measured. */
   validation?: BatchSource;
   /** Batches for the speed measurement when there is no validation data. */
   train: BatchSource;

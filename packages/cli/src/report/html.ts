@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { CompareRow } from '../metrics-log.js';
+import { formatDuration } from '../progress.js';
 import type { ReportData, StageReport } from './collect.js';
 
 /** Ten distinguishable line colours (matplotlib's tab10). */
@@ -30,6 +31,8 @@ const jsonSafe = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003
 
 const fmt = (x: number | undefined, digits = 4) => (x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits));
 const fmtInt = (x: number | undefined) => (x === undefined ? '—' : x.toLocaleString('en-US'));
+/** 12.3 s under a minute, else m:ss or h:mm:ss. */
+const formatSeconds = (s: number) => (s < 60 ? `${s.toFixed(1)} s` : formatDuration(s));
 
 interface ChartSpec {
   type: 'line';
@@ -192,7 +195,8 @@ export function renderReport(data: ReportData, { chartJs = chartJsUmd() }: { cha
     const status = stage.status ?? (data.status === 'failed' ? 'failed' : 'not finished');
     parts.push(`<h2>Stage ${stage.index + 1}: ${escapeHtml(stage.name)} <span class="status">${escapeHtml(status)}</span></h2>`);
     parts.push(`<p>student ${escapeHtml(stage.student ?? '?')}${stage.teacher ? `, teacher ${escapeHtml(stage.teacher)}` : ''}; ` +
-      `${stage.steps.length ? `${stage.steps[stage.steps.length - 1]} of ${stage.totalSteps ?? '?'} steps` : 'no steps logged'}</p>`);
+      `${stage.steps.length ? `${stage.steps[stage.steps.length - 1]} of ${stage.totalSteps ?? '?'} steps` : 'no steps logged'}` +
+      `${stage.wallSeconds === undefined ? '' : `; wall time ${formatSeconds(stage.wallSeconds)}`}</p>`);
     if (stage.steps.length) {
       const id = `loss-${stage.index}`;
       charts[id] = lossChart(stage);

@@ -35,6 +35,20 @@ describe('collectReport', () => {
     expect(data.stages[0].evaluations).toEqual([{ epoch: 0, step: 4, metrics: { accuracy: 0.5 }, isBest: true }]);
   });
 
+  it("sums a stage's wall time over its stage-end records (a resumed stage ends twice) and shows it", () => {
+    const data = collectReport([
+      step('s', 1, 1),
+      { event: 'stage-end', time: '', stage: 's', status: 'interrupted', step: 1, wallSeconds: 2.5 },
+      { event: 'stage-end', time: '', stage: 's', status: 'completed', step: 10, wallSeconds: 70 },
+      step('t', 1, 1),
+    ]);
+    expect(data.stages.map((s) => s.wallSeconds)).toEqual([72.5, undefined]);
+    const html = renderReport(data, { chartJs: '' });
+    expect(html).toContain('1 of ? steps; wall time 1:13</p>');
+    expect(renderReport(collectReport([step('s', 1, 1), { event: 'stage-end', time: '', stage: 's', status: 'completed', step: 1, wallSeconds: 4.26 }]),
+      { chartJs: '' })).toContain('1 of ? steps; wall time 4.3 s</p>');
+  });
+
   it('thins long curves to bucket means', () => {
     const records = Array.from({ length: 10 }, (_, i) => step('s', i + 1, i + 1));
     const data = collectReport(records, { maxPoints: 5 });
@@ -70,10 +84,13 @@ describe('compareModels', () => {
 
 /** Debian's chromium (CI installs it with apt); $CHROMIUM overrides. */
 const chromium = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
-if (!chromium) console.warn('report.test.ts: skipping the headless Chromium check: no chromium found (apt-get install chromium, or set $CHROMIUM)');
+/** Set by .ci/run where it found chromium: the check must then run, not skip. */
+const chromiumRequired = process.env.DISTILLERY_REQUIRE_CHROMIUM === '1';
+if (!chromium && !chromiumRequired) console.warn('report.test.ts: skipping the headless Chromium check: no chromium found (apt-get install chromium, or set $CHROMIUM)');
 
 describe('report.html in headless Chromium', () => {
-  it.skipIf(!chromium)('draws every chart (pixels painted in each) from the inlined Chart.js, with no network', async () => {
+  it.skipIf(!chromium && !chromiumRequired)('draws every chart (pixels painted in each) from the inlined Chart.js, with no network', async () => {
+    if (!chromium) throw new Error(`DISTILLERY_REQUIRE_CHROMIUM=1 but no chromium at $CHROMIUM (${process.env.CHROMIUM ?? 'unset'}), /usr/bin/chromium or /usr/bin/chromium-browser`);
     const out = mkdtempSync(path.join(os.tmpdir(), 'distillery-report-'));
     const io = memoryIo(tinyPipeline());
     const result = await runPipeline({ ...(await io.loadPipeline('p.yaml', { logger: { info: () => {}, warn: () => {} } })), out, backend: 'cpu' });

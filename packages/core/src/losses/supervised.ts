@@ -10,6 +10,7 @@ const logits: ReadonlySet<Feature> = new Set(['logits']);
 /**
  * Plain supervised training: cross-entropy of the student's logits with the labels (mean over rows),
  * MSE for a one-output regression head. Needs no teacher: a stage with only this loss fine-tunes a model.
+ * Rows whose label is -100 (hidden) are left out (hardLabelLoss); a batch with none labelled gives 0.
  */
 export function supervisedLoss(): DistillationLoss {
   return {

@@ -28,12 +28,20 @@ export class ConfigError extends DistilleryError {
   file?: string;
 
   constructor(issues: ConfigIssue | readonly ConfigIssue[],
-    options?: { cause?: unknown; file?: string; /** Named when there are several issues. @default 'the pipeline config' */ subject?: string }) {
+    options?: {
+      cause?: unknown; file?: string;
+      /** Named when there are several issues. @default 'the pipeline config' */
+      subject?: string;
+      /** The option the (first) issue is about, as a path in a plugin's options (see DistilleryError.option). */
+      option?: readonly (string | number)[];
+    }) {
     const list = Array.isArray(issues) ? issues as ConfigIssue[] : [issues as ConfigIssue];
     const line = (i: ConfigIssue) => (i.path ? `${i.path}: ${i.message}` : i.message);
     const message = list.length === 1 ? line(list[0])
       : `${list.length} problems in ${options?.subject ?? 'the pipeline config'}:\n${list.map((i) => `  ${line(i)}`).join('\n')}`;
-    super(message, 'config', options?.cause === undefined ? undefined : { cause: options.cause });
+    super(message, 'config', {
+      ...(options?.cause === undefined ? {} : { cause: options.cause }), ...(options?.option ? { option: options.option } : {}),
+    });
     this.name = 'ConfigError';
     this.path = list[0].path;
     this.value = list[0].value;

@@ -131,7 +131,7 @@ export const errorMap: z.core.$ZodErrorMap = (iss) => {
     case 'invalid_format':
       return `expected ${iss.format}, got ${got}`;
     case 'invalid_union': {
-      const message = unionMessage(iss.errors, got);
+      const message = unionMessage(iss.errors, iss.input, got);
       return iss.input === undefined ? message.replace(/^expected (.*), got nothing$/, 'missing (expected $1)') : message;
     }
     case 'not_multiple_of':
@@ -141,19 +141,36 @@ export const errorMap: z.core.$ZodErrorMap = (iss) => {
   }
 };
 
-const atRoot = (i: z.core.$ZodIssue) => i.code === 'invalid_type' && i.path.length === 0;
+/**
+ * A branch's issue saying the union's value (`input`, when known) is of another kind altogether: a
+ * wrong type (a number that is not an integer is still a number), or none of a literal's values being
+ * of the value's type ('step' against 'epoch' is the right kind, 2.5 against 'epoch' is not).
+ */
+const otherKind = (i: z.core.$ZodIssue, input: unknown): boolean => {
+  if (i.path.length !== 0) return false;
+  if (i.code === 'invalid_type') return i.expected !== 'int';
+  return i.code === 'invalid_value' && input !== undefined && i.values.every((v) => typeof v !== typeof input);
+};
 
-/** The one branch of a union whose type the value has (its issues say what is wrong inside), if exactly one. */
-function fittingBranch(branches: readonly (readonly z.core.$ZodIssue[])[]): readonly z.core.$ZodIssue[] | undefined {
-  const fitting = branches.filter((b) => b.length && !b.some(atRoot));
+/** The one branch of a union whose kind the value has (its issues say what is wrong inside), if exactly one. */
+function fittingBranch(branches: readonly (readonly z.core.$ZodIssue[])[], input: unknown): readonly z.core.$ZodIssue[] | undefined {
+  const fitting = branches.filter((b) => b.length && !b.some((i) => otherKind(i, input)));
   return fitting.length === 1 ? fitting[0] : undefined;
 }
 
-/** A union that fits no branch: the types it wanted (other cases are reported by toIssues from the branch). */
-function unionMessage(branches: readonly (readonly z.core.$ZodIssue[])[], got: string): string {
-  if (branches.length && branches.every((b) => b.length === 1 && atRoot(b[0]))) {
-    const wanted = branches.map((b) => (b[0] as z.core.$ZodIssueInvalidType).expected).map((e) => ARTICLE[e] ?? e);
-    return `expected ${[...new Set(wanted)].join(' or ')}, got ${got}`;
+/** What one branch wanted, when the value was of another kind: `an integer`, `"epoch"`, `one of "a", "b"`. */
+function wanted(i: z.core.$ZodIssue): string {
+  if (i.code === 'invalid_value') {
+    return i.values.length === 1 ? JSON.stringify(i.values[0]) : `one of ${i.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  const { expected } = i as z.core.$ZodIssueInvalidType;
+  return expected === 'number' ? numberKind(i as never) : ARTICLE[expected] ?? expected;
+}
+
+/** A union that fits no branch: the kinds it wanted (other cases are reported by toIssues from the branch). */
+function unionMessage(branches: readonly (readonly z.core.$ZodIssue[])[], input: unknown, got: string): string {
+  if (branches.length && branches.every((b) => b.length === 1 && otherKind(b[0], input))) {
+    return `expected ${[...new Set(branches.map((b) => wanted(b[0])))].join(' or ')}, got ${got}`;
   }
   return `expected one of its ${branches.length} accepted forms, got ${got}`;
 }
@@ -175,9 +192,10 @@ export function toIssues(issues: readonly z.core.$ZodIssue[]): RawIssue[] {
       for (const key of iss.keys) {
         out.push({ path: [...iss.path, key], message: unknownKeyMessage(key, allowed), unknownKey: { key, allowed } });
       }
-    } else if (iss.code === 'invalid_union' && fittingBranch(iss.errors)) {
-      // The value has the type of one branch: what is wrong inside it, at its own paths.
-      for (const inner of toIssues(fittingBranch(iss.errors)!)) out.push({ ...inner, path: [...iss.path, ...inner.path] });
+    } else if (iss.code === 'invalid_union' && fittingBranch(iss.errors, (iss as { input?: unknown }).input)) {
+      // The value has the kind of one branch: what is wrong inside it, at its own paths (the input is there with reportInput).
+      const branch = fittingBranch(iss.errors, (iss as { input?: unknown }).input)!;
+      for (const inner of toIssues(branch)) out.push({ ...inner, path: [...iss.path, ...inner.path] });
     } else {
       out.push({ path: [...iss.path], message: iss.message });
     }

@@ -126,12 +126,21 @@ describe('define*Plugin with a schema', () => {
     await expect(pending).rejects.toThrow('mlp options.hidden: expected an integer >= 1, got 0');
   });
 
-  it("a model plugin's describe(options, env) gets the parsed options too", () => {
-    const options = z.strictObject({ hidden: z.int().min(1).default(8) });
-    const student = defineStudentPlugin({ name: 'mlp', options, create: () => { throw new Error('unused'); }, describe: (o: unknown) => o } as never) as
-      unknown as { describe(options: unknown): unknown };
-    expect(student.describe({})).toEqual({ hidden: 8 });
-    expect(() => student.describe({ hidden: 0 })).toThrow('mlp options.hidden: expected an integer >= 1, got 0');
+  it("a model plugin's describe(options, env) and resize(options, shape, env) get the parsed options too", () => {
+    const options = z.strictObject({ hidden: z.int().min(1).default(8), layers: z.int().min(1).default(2) });
+    const student = defineStudentPlugin({
+      name: 'mlp', options, create: () => { throw new Error('unused'); },
+      describe: (o) => ({ info: { numLayers: o.layers, hiddenSize: o.hidden, numHeads: 0 }, emits: new Set(['logits']) }),
+      resize: (o, shape) => ({ ...o, layers: shape.numLayers, hidden: shape.hiddenSize }),
+    });
+    expect(student.describe!({}, {})?.info).toEqual({ numLayers: 2, hiddenSize: 8, numHeads: 0 });
+    expect(student.resize!({ hidden: 16 }, { numLayers: 3, hiddenSize: 4 }, {})).toEqual({ hidden: 4, layers: 3 });
+    const error = thrown(() => student.describe!({ hidden: 0 }, {})) as ConfigError;
+    expect(error.message).toBe('mlp options.hidden: expected an integer >= 1, got 0');
+    // Like a plugin's own option errors, it points at the option (DistilleryError.option).
+    expect(error.option).toEqual(['hidden']);
+    expect(() => student.resize!({ hidden: 1, layer: 2 } as never, { numLayers: 1, hiddenSize: 1 }, {}))
+      .toThrow("mlp options.layer: unknown option for student plugin 'mlp' (did you mean 'layers'?)");
   });
 
   it('a plugin without a schema gets its options unchecked, as before', () => {
@@ -170,6 +179,9 @@ describe('checkStageSettings', () => {
     expect(() => checkStageSettings({ ...stage, evaluation: { every: 'epoch', metric: 'loss' } })).not.toThrow();
     expect(() => checkStageSettings({ ...stage, checkpoint: { dir: 'x', everySteps: 1.5 } }))
       .toThrow("stage 'fit' checkpoint.everySteps: expected an integer, got 1.5");
+    // teacherCache: a hook in code, a flag for runners with their own cache (a file's boolean).
+    for (const teacherCache of [true, false, () => undefined]) expect(() => checkStageSettings({ ...stage, teacherCache })).not.toThrow();
+    expect(() => checkStageSettings({ ...stage, teacherCache: 'yes' })).toThrow("stage 'fit' teacherCache: expected true or false or a function, got \"yes\"");
   });
 
   it('runs on every stage of a pipeline before the first one trains', async () => {

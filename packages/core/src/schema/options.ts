@@ -17,7 +17,7 @@ export type Validated<T> = { ok: true; value: T } | { ok: false; issues: RawIssu
 
 interface ZodLike {
   _zod: unknown;
-  safeParse(value: unknown, params: { error: unknown }): { success: true; data: unknown } | { success: false; error: { issues: never[] } };
+  safeParse(value: unknown, params: { error: unknown; reportInput?: boolean }): { success: true; data: unknown } | { success: false; error: { issues: never[] } };
 }
 const isZod = (s: unknown): s is ZodLike =>
   typeof s === 'object' && s !== null && '_zod' in s && typeof (s as ZodLike).safeParse === 'function';
@@ -30,7 +30,7 @@ const isZod = (s: unknown): s is ZodLike =>
  */
 export function validate<S extends OptionsSchema>(schema: S, value: unknown): Validated<OptionsOutput<S>> {
   if (isZod(schema)) {
-    const result = schema.safeParse(value, { error: errorMap });
+    const result = schema.safeParse(value, { error: errorMap, reportInput: true });
     return result.success ? { ok: true, value: result.data as OptionsOutput<S> } : { ok: false, issues: toIssues(result.error.issues) };
   }
   const standard = schema?.['~standard'];

@@ -8,10 +8,21 @@ import type { ColumnRef, Columns, ReadOptions, TextFormat } from '../readers.js'
 export interface RawRow {
   text: string;
   textPair?: string;
+  /** The label as written (a class name, or a number for regression); absent when hidden or unlabelled. */
   label?: string | number;
+  /** The record has the label field (visible or hidden). */
+  hasLabel: boolean;
+  /** The label field is null (JSONL) or empty (CSV/TSV) and the read allows hidden labels. */
+  hidden?: boolean;
   /** How the label column is named in reports. */
   labelColumn?: string;
   line: number;
+}
+
+/** What the caller of rows() knows beyond ReadOptions. */
+export interface RowOptions {
+  /** A label list was given: the file is labelled, so every record must have the label column. */
+  expectLabels?: boolean;
 }
 
 const TEXT_CANDIDATES = ['text', 'text_a', 'sentence', 'sentence1'];
@@ -58,14 +69,15 @@ const describeValue = (v: unknown) => (v === undefined ? 'missing' : `${JSON.str
 /** Checks and converts one record's fields; reports a bad row and returns undefined when it is unusable. */
 function toRow(
   get: (key: string | number) => unknown, cols: Resolved<string | number>, colName: (key: string | number) => string,
-  line: number, tracker: RowTracker, regression: boolean,
+  line: number, tracker: RowTracker, options: ReadOptions,
 ): RawRow | undefined {
+  const regression = options.task === 'regression';
   const text = get(cols.text);
   if (typeof text !== 'string' || text.trim() === '') {
     tracker.bad(line, typeof text === 'string' ? 'empty text' : `text is ${describeValue(text)}, expected a string`, colName(cols.text));
     return undefined;
   }
-  const row: RawRow = { text, line };
+  const row: RawRow = { text, line, hasLabel: cols.label !== undefined };
   if (cols.textPair !== undefined) {
     const pair = get(cols.textPair);
     if (typeof pair !== 'string' || pair.trim() === '') {
@@ -76,8 +88,15 @@ function toRow(
   }
   if (cols.label !== undefined) {
     const raw = get(cols.label);
-    if (raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '')) {
-      tracker.bad(line, 'missing label', colName(cols.label));
+    const empty = raw === null || (typeof raw === 'string' && raw.trim() === '');
+    if (empty && options.hiddenLabels) {
+      row.hidden = true;
+      return row;
+    }
+    if (raw === undefined || empty) {
+      // A labelled file needs the label on every record: a row without one is never read as unlabelled.
+      const hint = raw === undefined ? '' : ` (${raw === null ? 'null' : 'empty'}; read with hiddenLabels: true to take it as a hidden label)`;
+      tracker.bad(line, `missing label${hint}`, colName(cols.label));
       return undefined;
     }
     if (regression) {
@@ -98,9 +117,22 @@ function toRow(
   return row;
 }
 
-async function* jsonlRows(source: TextSource, options: ReadOptions, tracker: RowTracker, file: string): AsyncGenerator<RawRow> {
-  let cols: Resolved<string> | undefined;
-  const regression = options.task === 'regression';
+/**
+ * JSONL: the text key is the configured one, or the first candidate the first record has. The label
+ * and second-text keys are configured (`columns`, or `label` when a label list is given: then every
+ * record needs it) or, when not, taken per record where present; readers then check that every
+ * record agrees (checkRows), so a key missing from the first record never drops the column silently.
+ */
+async function* jsonlRows(source: TextSource, options: ReadOptions & RowOptions, tracker: RowTracker, file: string): AsyncGenerator<RawRow> {
+  const columns = options.columns ?? {};
+  const keyOf = (ref: ColumnRef, role: string) => {
+    if (typeof ref !== 'string') throw new DistilleryError(`${file}: columns.${role} must be a key name for JSONL, got ${ref}`, 'config');
+    return ref;
+  };
+  // undefined: found per record; null: none.
+  const pairKey = columns.textPair === null ? null : columns.textPair === undefined ? undefined : keyOf(columns.textPair, 'textPair');
+  const labelKey = columns.label === null ? null : columns.label !== undefined ? keyOf(columns.label, 'label') : options.expectLabels ? 'label' : undefined;
+  let textKey: string | undefined;
   for await (const { text, line } of readLines(source, options)) {
     if (text.trim() === '') { tracker.report.blankLines++; continue; }
     tracker.report.rows++;
@@ -117,24 +149,26 @@ async function* jsonlRows(source: TextSource, options: ReadOptions, tracker: Row
       continue;
     }
     const record = value as Record<string, unknown>;
-    cols ??= resolveColumns(Object.keys(record), options.columns ?? {}, (ref, role) => {
-      if (typeof ref !== 'string') throw new DistilleryError(`${file}: columns.${role} must be a key name for JSONL, got ${ref}`, 'config');
-      return ref;
-    }, `${file}:${line}`);
-    const row = toRow((k) => record[k as string], cols, (k) => `'${k}'`, line, tracker, regression);
+    textKey ??= resolveColumns(Object.keys(record), { text: columns.text, textPair: null, label: null }, keyOf, `${file}:${line}`).text;
+    const has = (key: string) => Object.prototype.hasOwnProperty.call(record, key);
+    const cols: Resolved<string> = {
+      text: textKey,
+      textPair: pairKey === undefined ? PAIR_CANDIDATES.find(has) : pairKey ?? undefined,
+      label: labelKey === undefined ? (has('label') ? 'label' : undefined) : labelKey ?? undefined,
+    };
+    const row = toRow((k) => record[k as string], cols, (k) => `'${k}'`, line, tracker, options);
     if (row) yield row;
   }
 }
 
 async function* delimitedRows(
-  source: TextSource, format: 'csv' | 'tsv', options: ReadOptions, tracker: RowTracker, file: string,
+  source: TextSource, format: 'csv' | 'tsv', options: ReadOptions & RowOptions, tracker: RowTracker, file: string,
 ): AsyncGenerator<RawRow> {
   const { header = true } = options;
   const delimited: DelimitedFormat = {
     delimiter: options.delimiter ?? (format === 'csv' ? ',' : '\t'),
     quote: options.quote ?? (format === 'csv' ? '"' : false),
   };
-  const regression = options.task === 'regression';
   let names: string[] | undefined;
   let cols: Resolved<number> | undefined;
   let width: number | undefined;
@@ -161,6 +195,10 @@ async function* delimitedRows(
       }
       return index;
     }, file);
+    if (options.expectLabels && cols.label === undefined) {
+      throw new DistilleryError(`${file}: a label list was given but the file has no label column ` +
+        `(${names ? `no 'label' in the header: ${names.map((n) => `'${n}'`).join(', ')}` : 'no header'}); set columns.label`, 'config');
+    }
     width ??= record.fields.length;
     if (record.error) {
       tracker.bad(record.line, record.error.reason, record.error.field === undefined ? undefined : colName(record.error.field - 1));
@@ -170,13 +208,50 @@ async function* delimitedRows(
       tracker.bad(record.line, `${record.fields.length} fields, expected ${width} (${names ? 'as in the header' : 'as in the first row'})`);
       continue;
     }
-    const row = toRow((i) => record.fields[i as number], cols, colName, record.line, tracker, regression);
+    const row = toRow((i) => record.fields[i as number], cols, colName, record.line, tracker, options);
     if (row) yield row;
   }
 }
 
-/** The rows of a JSONL, CSV or TSV file or stream, checked; bad rows go to the tracker. */
-export function rows(source: TextSource, options: ReadOptions, tracker: RowTracker, file: string): AsyncGenerator<RawRow> {
+/**
+ * The rows of a JSONL, CSV or TSV file or stream, checked one by one; bad rows go to the tracker.
+ * Whether all rows agree on having a label and a second text is for the reader to check (checkRows).
+ */
+export function rows(source: TextSource, options: ReadOptions & RowOptions, tracker: RowTracker, file: string): AsyncGenerator<RawRow> {
   const format = inferFormat(source, options.format);
   return format === 'jsonl' ? jsonlRows(source, options, tracker, file) : delimitedRows(source, format, options, tracker, file);
+}
+
+/** The columns a row may have or lack, and how a row lacking one is reported. */
+const OPTIONAL_COLUMNS = [
+  { has: (r: RawRow) => r.hasLabel, what: 'label', fix: 'columns.label: null reads the file as unlabelled' },
+  { has: (r: RawRow) => r.textPair !== undefined, what: 'second text', fix: 'columns.textPair: null reads single texts' },
+] as const;
+
+/**
+ * Rows of one file must agree on having a label and a second text: a JSONL file with `label` on some
+ * records is labelled, and a record without one is a bad row (never read as unlabelled). `reference`
+ * is the row the others are held to (the first, when streaming); without one, any row having the
+ * column makes every row need it. Returns whether `row` is kept.
+ */
+export function checkRow(row: RawRow, reference: { has: boolean[]; line: number }, tracker: RowTracker): boolean {
+  for (const [k, column] of OPTIONAL_COLUMNS.entries()) {
+    const has = column.has(row);
+    if (has === reference.has[k]) continue;
+    tracker.bad(row.line, has
+      ? `has a ${column.what}, but line ${reference.line} has none (every record must agree; ${column.fix})`
+      : `missing ${column.what} (line ${reference.line} has one: every record of the file needs it; ${column.fix})`);
+    return false;
+  }
+  return true;
+}
+
+/** Applies checkRow to rows read in full: a column that any row has is needed by every row. */
+export function checkRows(read: readonly RawRow[], tracker: RowTracker): RawRow[] {
+  const has = OPTIONAL_COLUMNS.map((c) => read.some(c.has));
+  const firstWith = OPTIONAL_COLUMNS.map((c, k) => (has[k] ? read.find(c.has)!.line : 0));
+  return read.filter((row) => {
+    const k = OPTIONAL_COLUMNS.findIndex((c, i) => c.has(row) !== has[i]);
+    return k < 0 || checkRow(row, { has, line: firstWith[k] }, tracker);
+  });
 }

@@ -290,7 +290,7 @@ describe('BertModel shape and weights', () => {
 
   it('names, info and the parameter count follow the config', () => {
     expect(model.name).toBe('bert(2x16)');
-    expect(model.info).toEqual({ numLayers: 2, hiddenSize: 16, numHeads: 2, vocabSize: 50, numLabels: 3 });
+    expect(model.info).toEqual({ numLayers: 2, hiddenSize: 16, numHeads: 2, vocabSize: 50, numLabels: 3, intermediateSize: 24 });
     const { vocab_size: V, hidden_size: H, intermediate_size: I, max_position_embeddings: P, type_vocab_size: T } = TINY;
     const embeddings = (V + P + T) * H + 2 * H;
     const layer = 4 * (H * H + H) + (H * I + I) + (I * H + H) + 4 * H;

@@ -4,6 +4,7 @@ import { Rng, embeddingLookup, linear, shapeText } from '@distillery/core/kit';
 import type { Batch, Feature, ForwardOptions, ModelInfo, ModelOutputs, Student, Teacher } from '@distillery/core';
 import { headsFromArchitectures, resolveBertConfig } from './config.js';
 import type { BertConfig, BertConfigInput, BertHead } from './config.js';
+import { bertEmits, bertInfo } from './describe.js';
 import { saveBertToHf } from './hf-checkpoint.js';
 import { Dropout, activation, layerNorm, maskGradient } from './internals/layers.js';
 
@@ -26,7 +27,6 @@ interface LayerWeights {
   outNormGamma: tf.Tensor1D; outNormBeta: tf.Tensor1D;
 }
 
-const ENCODER_FEATURES: readonly Feature[] = ['hidden', 'attentionScores', 'attentionProbs', 'queries', 'keys', 'values'];
 const PER_LAYER = ['attentionScores', 'attentionProbs', 'queries', 'keys', 'values'] as const;
 
 const WORDS = 'bert.embeddings.word_embeddings.weight';
@@ -121,15 +121,8 @@ export class BertModel implements Student {
     this.trainableVariables = [...this.weights.values()];
     this.fallbackDropout = Rng.derive(seed, 'dropout');
     this.name = `bert(${c.num_hidden_layers}x${H})`;
-    this.info = {
-      numLayers: c.num_hidden_layers, hiddenSize: H, numHeads: c.num_attention_heads, vocabSize: c.vocab_size,
-      ...(this.heads.includes('classification') ? { numLabels: c.num_labels } : {}),
-    };
-    this.emits = new Set<Feature>([
-      ...(this.heads.includes('classification') ? ['logits' as const] : []),
-      ...(this.heads.includes('mlm') ? ['mlmLogits' as const] : []),
-      ...ENCODER_FEATURES,
-    ]);
+    this.info = bertInfo(c, this.heads);
+    this.emits = bertEmits(this.heads);
   }
 
   /** The weight with this Hugging Face name; fails naming it when the model has none. */

@@ -17,7 +17,7 @@ describe('students built from a config', () => {
     const student = new BertModel({ ...TINY, num_hidden_layers: 1, hidden_size: 8, num_attention_heads: 1, intermediate_size: 12 },
       { heads: ['classification', 'mlm'], seed: 3 });
     expect(student.name).toBe('bert(1x8)');
-    expect(student.info).toEqual({ numLayers: 1, hiddenSize: 8, numHeads: 1, vocabSize: 50, numLabels: 3 });
+    expect(student.info).toEqual({ numLayers: 1, hiddenSize: 8, numHeads: 1, vocabSize: 50, numLabels: 3, intermediateSize: 12 });
     randomize(student, 2);
     const batch = makeBatch();
     const out = student.forward(batch, ALL);

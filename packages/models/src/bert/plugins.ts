@@ -3,6 +3,7 @@ import type { ModelEnv } from '@distillery/core';
 import * as z from 'zod';
 import { BertModel } from './bert-model.js';
 import { bertConfigSchema, type BertHead } from './config.js';
+import { describeBert, resizeBert } from './describe.js';
 import { loadBertFromHf } from './hf-checkpoint.js';
 import { initFromTeacher } from './init-from-teacher.js';
 
@@ -65,6 +66,7 @@ async function build(options: BertStudentOptions, env: ModelEnv, who: string): P
 export const bertTeacher = defineTeacherPlugin({
   name: 'bert',
   options: bertTeacherOptions,
+  describe: describeBert, resize: resizeBert,
   async create(options, env) {
     const model = await build(options, env, "teacher plugin 'bert'");
     env.logger.info(`teacher ${model.name}: ${model.parameterCount()} parameters`);
@@ -77,6 +79,7 @@ export const bertTeacher = defineTeacherPlugin({
 export const bertStudent = defineStudentPlugin({
   name: 'bert',
   options: bertStudentOptions,
+  describe: describeBert, resize: resizeBert,
   async create(options, env) {
     const model = await build(options, env, "student plugin 'bert'");
     env.logger.info(`student ${model.name}: ${model.parameterCount()} parameters`);

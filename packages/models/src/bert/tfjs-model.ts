@@ -17,13 +17,16 @@ export const BERT_TFJS_FORMAT = 'distillery-bert';
  * (linear kernels [in, out]), plus config.json beside them. The folder is replaced atomically.
  */
 export async function saveBertToTfjs(model: BertModel, dir: string, options: { shardSizeBytes?: number } = {}): Promise<void> {
+  await writeDirAtomic(dir, (tmp) => writeBertTfjs(model, tmp, options));
+}
+
+/** Writes what saveBertToTfjs writes into an existing folder, without the atomic replacement (to add files beside it). */
+export async function writeBertTfjs(model: BertModel, dir: string, options: { shardSizeBytes?: number } = {}): Promise<void> {
   const config = toHfConfigJson(model.config, model.heads);
-  await writeDirAtomic(dir, async (tmp) => {
-    await writeTfjsWeights(tmp, model.weights, {
-      format: BERT_TFJS_FORMAT, modelTopology: { config, heads: model.heads }, shardSizeBytes: options.shardSizeBytes,
-    });
-    await fs.writeFile(path.join(tmp, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  await writeTfjsWeights(dir, model.weights, {
+    format: BERT_TFJS_FORMAT, modelTopology: { config, heads: model.heads }, shardSizeBytes: options.shardSizeBytes,
   });
+  await fs.writeFile(path.join(dir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
 }
 
 /** Loads a folder written by saveBertToTfjs; every weight's name and shape is checked. */

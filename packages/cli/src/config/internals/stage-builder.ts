@@ -1,27 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  placeIssues, silentLogger, validate, type Distillery, type Feature, type LayerMapping, type Logger, type ModelRef,
-  type Plugin, type PluginEnv,
-  type PluginRef, type StageConfig, type Student, type Teacher,
+  placeIssues, silentLogger, validate, type DescribeEnv, type Distillery, type Feature, type LayerMapping, type Logger,
+  type ModelDescription, type ModelRef, type Plugin, type PluginEnv, type PluginRef, type StageConfig, type Student, type Teacher,
 } from '@distillery/core';
 import { ConfigError, fromPluginError, joinPath } from '../errors.js';
 import { withMlm, type LoadedDataset } from '../datasets.js';
-import { modelFacts, type ModelFacts } from '../models.js';
+import { installHint } from '../plugins-discovery.js';
 import type {
   ModelDef, ModelRefDef, PipelineConfig, StageDef, StageFieldsDef, StagePluginDef, TeacherAssistantDef,
 } from '../schema.js';
 import { isObject } from './zod-issues.js';
-
-// Features a model built by the bundled plugins emits, known before it exists.
-const ENCODER: Feature[] = ['hidden', 'attentionScores', 'attentionProbs', 'queries', 'keys', 'values'];
-const emitsOf = (type: string | undefined, facts: ModelFacts): Set<Feature> | undefined => {
-  if (type === 'bilstm') return new Set<Feature>(['logits']);
-  if (type !== 'bert' || !facts.heads) return undefined;
-  return new Set<Feature>([
-    ...(facts.heads.includes('classification') ? ['logits' as const] : []),
-    ...(facts.heads.includes('mlm') ? ['mlmLogits' as const] : []), ...ENCODER,
-  ]);
-};
 
 /** Where each part of a built stage was written, for error paths. */
 interface StageOrigin {
@@ -33,10 +21,12 @@ interface StageOrigin {
   note: string;
 }
 
+/** What is known of a model before it is built: its plugin's description, and the reference that builds it. */
 interface Known {
-  facts: ModelFacts;
-  type?: string;
-  emits?: ReadonlySet<Feature>;
+  /** Undefined when its plugin has no describe() (or cannot tell yet): it is checked when the stage runs. */
+  description?: ModelDescription;
+  /** The plugin reference with the env it was described in (a teacher-assistant chain builds assistants like it). */
+  like?: PluginRef & { env: DescribeEnv };
 }
 
 /**
@@ -71,7 +61,7 @@ export class StageBuilder {
     this.checkKeys(plugin, opts, joinPath(at, 'options'));
     let made: StageConfig[];
     try {
-      made = plugin.create(opts);
+      made = plugin.create(opts, this.distillery.stageEnv());
     } catch (error) {
       throw fromPluginError(error, joinPath(at, 'options'), opts, at);
     }
@@ -121,14 +111,14 @@ export class StageBuilder {
     return plugin;
   }
 
-  /** A teacher-assistant chain: its ends' BERT configs are read here (the chain needs them to plan). */
+  /** A teacher-assistant chain: its ends are described here too, so that `{ stage }` ends can be sized by their plugin. */
   private chain(def: TeacherAssistantDef, at: string): [StageConfig, StageOrigin][] {
     const o = joinPath(at, 'options');
-    const { name, teacher, student, assistant, teacherConfig, studentConfig, assistantOptions, assistantStage, studentStage, ...fields } = def;
+    const { name, teacher, student, assistant, assistantOptions, assistantStage, studentStage, ...fields } = def;
     const teacherRef = this.ref(teacher, joinPath(o, 'teacher'));
     const teacherKnown = this.known(teacherRef, 'teacher', undefined, joinPath(o, 'teacher'));
     const studentRef = this.ref(student, joinPath(o, 'student'));
-    const studentKnown = this.known(studentRef, 'student', teacherKnown.facts, joinPath(o, 'student'));
+    const studentKnown = this.known(studentRef, 'student', teacherKnown.description, joinPath(o, 'student'));
     const options: Record<string, unknown> = {
       ...this.fields(fields, o), teacher: teacherRef, student: studentRef, logger: this.logger,
       ...(name === undefined ? {} : { name }),
@@ -137,15 +127,13 @@ export class StageBuilder {
       ...(assistantStage === undefined ? {} : { assistantStage: this.fields(assistantStage, joinPath(o, 'assistantStage'), false) }),
       ...(studentStage === undefined ? {} : { studentStage: this.fields(studentStage, joinPath(o, 'studentStage'), false) }),
     };
-    const tc = teacherConfig ?? teacherKnown.facts.bertConfig;
-    const sc = studentConfig ?? studentKnown.facts.bertConfig ?? shapeConfig(studentKnown.facts);
-    if (tc) options.teacherConfig = tc;
-    if (sc) options.studentConfig = sc;
-    if (teacherKnown.facts.heads && !assistantOptions?.heads) options.assistantOptions = { heads: teacherKnown.facts.heads, ...assistantOptions };
+    // A { stage } end is described as the model that stage trains.
+    if (isObject(teacher) && 'stage' in teacher && teacherKnown.like) options.teacherAs = teacherKnown.like;
+    if (isObject(student) && 'stage' in student && studentKnown.like) options.studentAs = studentKnown.like;
     const plugin = this.plugin('stage', 'teacher-assistant', joinPath(at, 'use'));
     let made: StageConfig[];
     try {
-      made = plugin.create(options);
+      made = plugin.create(options, this.distillery.stageEnv());
     } catch (error) {
       // The chain names a bad assistant as assistant[k]: point at it.
       const k = /\bassistant\[(\d+)\]/.exec((error as Error).message ?? '');
@@ -166,14 +154,14 @@ export class StageBuilder {
     });
   }
 
-  /** Facts about a model reference (static: nothing is built). */
+  /** What a model reference's plugin tells about it (nothing is built). */
   private known(ref: ModelRef<Teacher> | ModelRef<Student> | undefined, kind: 'teacher' | 'student',
-    teacher: ModelFacts | undefined, at: string): Known {
-    if (ref === undefined) return { facts: {} };
-    if (typeof ref === 'function') return { facts: {} };
+    teacher: ModelDescription | undefined, at: string): Known {
+    if (ref === undefined) return {};
+    if (typeof ref === 'function') return {};
     if (isObject(ref) && typeof (ref as unknown as Teacher).forward === 'function') {
       const model = ref as unknown as Teacher;
-      return { facts: { info: model.info }, emits: model.emits };
+      return { description: { info: model.info, emits: model.emits } };
     }
     if (isObject(ref) && typeof (ref as { stage?: unknown }).stage === 'string') {
       const name = (ref as { stage: string }).stage;
@@ -191,8 +179,15 @@ export class StageBuilder {
       where.startsWith('models.') ? ` (used as the ${kind} at ${at})` : '');
     // A model written in the file has its options beside `type`.
     this.checkKeys(plugin, options, where, origin?.fromFile ? ['type'] : []);
-    const facts = modelFacts(use, options, teacher, where);
-    return { facts, type: use, emits: emitsOf(use, facts) };
+    const env: DescribeEnv = teacher ? { teacher } : {};
+    const like = { use, options, env };
+    if (!plugin.describe) return { like };
+    try {
+      const description = plugin.describe(options, env);
+      return description ? { description, like } : { like };
+    } catch (error) {
+      throw fromPluginError(error, where, options);
+    }
   }
 
   /** Checks a built stage before anything runs: models, data, mapping, losses, callbacks. */
@@ -202,16 +197,16 @@ export class StageBuilder {
       throw new ConfigError({ path: field('name'), value: stage.name, message: `a stage named '${stage.name}' already exists${note}` });
     }
     const teacher = this.known(stage.teacher, 'teacher', undefined, field('teacher'));
-    const student = this.known(stage.student, 'student', teacher.facts, field('student'));
+    const student = this.known(stage.student, 'student', teacher.description, field('student'));
     this.checkData(stage, { teacher, student }, field);
 
     const env: PluginEnv = {
-      teacherInfo: teacher.facts.info ?? student.facts.info!, studentInfo: student.facts.info!,
+      teacherInfo: teacher.description?.info ?? student.description?.info!, studentInfo: student.description?.info!,
       seed: stage.seed ?? this.config.seed, logger: silentLogger,
       resolveMapping: (name, opts = {}) => this.mapping({ use: name, options: opts }, field('mapping')),
     };
     if (stage.mapping !== undefined) env.mapping = this.mapping(stage.mapping, field('mapping'));
-    const shapesKnown = student.facts.info !== undefined && (stage.teacher === undefined || teacher.facts.info !== undefined);
+    const shapesKnown = student.description !== undefined && (stage.teacher === undefined || teacher.description !== undefined);
     stage.losses.forEach((spec, j) => {
       const at = joinPath(field('losses'), j);
       if (typeof spec.use !== 'string') return;  // ready losses and plugin objects come only from code
@@ -232,20 +227,22 @@ export class StageBuilder {
         if (stage.teacher === undefined) {
           throw new ConfigError({ path: at, value: spec, message: `loss '${spec.use}' needs the teacher's '${f}', but the stage has no teacher${note}` });
         }
-        if (teacher.emits && !teacher.emits.has(f)) {
+        const emits = teacher.description?.emits;
+        if (emits && !emits.has(f)) {
           throw new ConfigError({ path: at, value: spec, message: `loss '${spec.use}' needs feature '${f}' from the teacher, ` +
-            `which does not emit it (it emits: ${[...teacher.emits].join(', ')})${note}` });
+            `which does not emit it (it emits: ${[...emits].join(', ')})${note}` });
         }
       }
-      const [t, u] = [teacher.facts.info?.numLabels, student.facts.info?.numLabels];
+      const [t, u] = [teacher.description?.info.numLabels, student.description?.info.numLabels];
       if (features.teacher.has('logits') && features.student.has('logits') && t !== undefined && u !== undefined && t !== u) {
         throw new ConfigError({ path: at, value: spec, message: `loss '${spec.use}' compares the logits of a teacher with ` +
           `num_labels ${t} and a student with num_labels ${u}${note}` });
       }
       for (const f of features.student) {
-        if (student.emits && !student.emits.has(f)) {
+        const emits = student.description?.emits;
+        if (emits && !emits.has(f)) {
           throw new ConfigError({ path: at, value: spec, message: `loss '${spec.use}' needs feature '${f}' from the student, ` +
-            `which does not emit it (it emits: ${[...student.emits].join(', ')})${note}` });
+            `which does not emit it (it emits: ${[...emits].join(', ')})${note}` });
         }
       }
     });
@@ -268,15 +265,14 @@ export class StageBuilder {
       const at = joinPath(field('data'), key);
       // The teacher reads the training batches only.
       for (const role of key === 'train' && stage.teacher !== undefined ? ['student', 'teacher'] as const : ['student'] as const) {
-        const { info, bertConfig } = models[role].facts;
+        const { info, maxLength } = models[role].description ?? {};
         if (info?.vocabSize !== undefined && ds.vocabSize > info.vocabSize) {
           throw new ConfigError({ path: at, value: ds.name, message: `dataset '${ds.name}' has ids up to ${ds.vocabSize - 1} ` +
-            `(its vocabulary), but the ${role}'s vocabulary is ${info.vocabSize} (vocab_size)` });
+            `(its vocabulary), but the ${role}'s vocabulary is ${info.vocabSize}` });
         }
-        const positions = bertConfig?.max_position_embeddings;
-        if (positions !== undefined && ds.maxLength > positions) {
+        if (maxLength !== undefined && ds.maxLength > maxLength) {
           throw new ConfigError({ path: at, value: ds.name, message: `dataset '${ds.name}' has sequences up to ${ds.maxLength} ` +
-            `tokens (maxLength), but the ${role}'s max_position_embeddings is ${positions}` });
+            `tokens (maxLength), but the ${role} takes at most ${maxLength} tokens` });
         }
         if (info?.numLabels !== undefined && ds.labels && info.numLabels !== ds.labels.length) {
           throw new ConfigError({ path: at, value: ds.name, message: `dataset '${ds.name}' has ${ds.labels.length} classes ` +
@@ -316,8 +312,10 @@ export class StageBuilder {
   private plugin<K extends Plugin['kind']>(kind: K, name: string, at: string, note = '') {
     if (!this.distillery.plugins.has(kind, name)) {
       const known = this.distillery.plugins.list(kind).map((p) => `'${p.name}'`).join(', ') || '(none registered)';
+      // An official plugin's package is an optional install: name it rather than list what is there.
+      const hint = installHint(kind, name);
       throw new ConfigError({ path: at, value: name,
-        message: `unknown ${kind} plugin '${name}'${note}; known ${kind} plugins: ${known} ` +
+        message: `unknown ${kind} plugin '${name}'${note}; ${hint ? `${hint}; ` : ''}known ${kind} plugins: ${known} ` +
           `(plugins come from the installed @distillery packages and the modules listed under 'plugins')` });
     }
     return this.distillery.plugins.get(kind, name);
@@ -331,11 +329,4 @@ export class StageBuilder {
     throw new ConfigError(placeIssues(result.issues, options,
       { where: at, what: `option for ${plugin.kind} plugin '${plugin.name}'`, alsoAllowed }));
   }
-}
-
-/** Just the sizes, when a non-BERT model's shape is known (enough for the assistant rule). */
-function shapeConfig(facts: ModelFacts): Record<string, number> | undefined {
-  const info = facts.info;
-  if (!info) return undefined;
-  return { num_hidden_layers: info.numLayers, hidden_size: info.hiddenSize, ...(info.numHeads ? { num_attention_heads: info.numHeads } : {}) };
 }

@@ -21,7 +21,7 @@ export function dispatch<T>(pick: (value: unknown) => Pick<T>): z.ZodType<T> {
       ctx.addIssue({ code: 'custom', message, path: chosen.at ?? [], input: value });
       return z.NEVER;
     }
-    const result = chosen.safeParse(value, { error: errorMap });
+    const result = chosen.safeParse(value, { error: errorMap, reportInput: true });
     if (result.success) return result.data;
     for (const issue of toIssues(result.error.issues)) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path, input: value });
     return z.NEVER;
