@@ -102,6 +102,17 @@ describe('distillery as a process', () => {
     expect(readFileSync(path.join(dir, 'run', 'report.html'), 'utf8')).toContain('resumed 1×');
   });
 
+  it('a reader that closes the pipe early (distillery schema | head) ends it quietly with exit 0', async () => {
+    const node = JSON.stringify(process.execPath);
+    const child = spawn('bash', ['-c', `set -o pipefail; ${node} --import tsx ${JSON.stringify(src)} schema | head -c 10 >/dev/null`],
+      { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(stderr).not.toContain('EPIPE');
+    expect(code).toBe(0);
+  });
+
   it('processIo routes SIGINT to the run command and stops routing it when unsubscribed', () => {
     const calls: number[] = [];
     const off = processIo().onInterrupt(() => calls.push(1));
