@@ -18,6 +18,8 @@ export type {
   CallbackPlugin, DefinedPlugin, DescribeEnv, LossPlugin, MappingPlugin, ModelDescription, ModelEnv, ModelShape, PlainDefinition,
   Plugin, PluginEnv, PluginKind, SchemaDefinition, StageEnv, StagePlugin, StudentPlugin, TeacherPlugin,
 } from './plugins.js';
+export { modelDetails } from './model-folder.js';
+export type { ExportFormat, FolderFormat, LoadedFolder, ModelDetails } from './model-folder.js';
 export { checkOptionKeys } from './registry.js';
 export { parseOptions, placeIssues, toJsonSchema, validate } from './schema/options.js';
 export type { IssueWording, JsonSchema, OptionsInput, OptionsOutput, OptionsSchema, Validated } from './schema/options.js';

@@ -2,6 +2,7 @@ import type { DistillationLoss, Feature, LayerMapping, ModelInfo, Student, Teach
 import type { Callback } from './callbacks.js';
 import type { StageConfig } from './stage.js';
 import type { Logger } from './logger.js';
+import type { LoadedFolder } from './model-folder.js';
 import { ConfigError } from './schema/config-error.js';
 import { parseOptions, toJsonSchema, type JsonSchema, type OptionsInput, type OptionsOutput, type OptionsSchema } from './schema/options.js';
 
@@ -76,6 +77,12 @@ interface ModelPluginMethods<O> {
    * (no checkpoint, nothing copied from a teacher): how teacher-assistant chains build assistants.
    */
   resize?(options: O, shape: ModelShape, env: DescribeEnv): O;
+  /**
+   * Reads a folder its models were saved or exported to (for `distillery inspect`, `eval` and
+   * `export`): undefined when the folder is not one of its own, so that another plugin may read it; a
+   * DistilleryError when it is its own but cannot be read.
+   */
+  load?(dir: string, env: ModelEnv): Promise<LoadedFolder | undefined>;
 }
 
 interface PluginBase<K extends PluginKind, O> {

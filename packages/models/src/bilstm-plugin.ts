@@ -2,6 +2,7 @@ import { defineStudentPlugin, DistilleryError } from '@distillery/core';
 import * as z from 'zod';
 import { BiLstmClassifier, biLstmConfigSchema } from './bilstm.js';
 import { describeBiLstm } from './bilstm-describe.js';
+import { loadBiLstmFolder } from './bilstm-folder.js';
 
 /** Options of the 'bilstm' student plugin: a BiLstmConfig whose sizes and seed may come from the stage. */
 export const biLstmPluginOptions = biLstmConfigSchema.extend({
@@ -15,12 +16,14 @@ export type BiLstmPluginOptions = z.input<typeof biLstmPluginOptions>;
 
 /**
  * The 'bilstm' student plugin: builds a fresh BiLstmClassifier. `vocabSize` and `numLabels` default
- * to the stage teacher's (its info), `seed` to the stage seed.
+ * to the stage teacher's (its info), `seed` to the stage seed. load() reads its saved and exported folders.
  */
 export const bilstm = defineStudentPlugin({
   name: 'bilstm',
   options: biLstmPluginOptions,
   describe: describeBiLstm,
+  /** Reads save()'s folder, or a TensorFlow.js export of one. */
+  load: (dir) => loadBiLstmFolder(dir),
   create(options, env) {
     const vocabSize = options.vocabSize ?? env.teacher?.info.vocabSize;
     const numLabels = options.numLabels ?? env.teacher?.info.numLabels;

@@ -2,13 +2,15 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  DistilleryError, parseOptions, type Batch, type Feature, type ForwardOptions, type ModelInfo, type ModelOutputs,
-  type Student, type Teacher,
+  DistilleryError, parseOptions, type Batch, type ExportFormat, type Feature, type FolderFormat, type ForwardOptions,
+  type ModelDetails, type ModelInfo, type ModelOutputs, type Student, type Teacher,
 } from '@distillery/core';
 import {
   decodeSafetensors, embeddingLookup, encodeSafetensors, linear, matMul2d, Rng, shapeText, writeDirAtomic,
 } from '@distillery/core/kit';
 import * as z from 'zod';
+import { BILSTM_FOLDER, BILSTM_TFJS_FORMAT } from './folder-formats.js';
+import { writeTfjsWeights } from './tfjs-format.js';
 
 const size = (description: string) => z.int().min(1).meta({ description });
 
@@ -48,7 +50,9 @@ interface LstmWeights {
   bias: tf.Variable<tf.Rank.R1>;
 }
 
-const MODEL_TYPE = 'distillery-bilstm';
+/** config.json's model_type of a BiLSTM folder (save()'s, and beside a TensorFlow.js export). */
+export const BILSTM_MODEL_TYPE = 'distillery-bilstm';
+const MODEL_TYPE = BILSTM_MODEL_TYPE;
 let instances = 0;
 
 /**
@@ -65,7 +69,7 @@ let instances = 0;
  * `info`: numLayers 1 (the BiLSTM layer), hiddenSize 2·units (the width of its per-token output),
  * numHeads 0 (no attention).
  */
-export class BiLstmClassifier implements Student {
+export class BiLstmClassifier implements Student, ModelDetails {
   readonly name: string;
   readonly info: ModelInfo;
   readonly emits = BILSTM_EMITS;
@@ -192,12 +196,41 @@ export class BiLstmClassifier implements Student {
 
   /** Writes config.json and model.safetensors to `dir`, atomically. */
   async save(dir: string): Promise<void> {
+    await writeDirAtomic(dir, (tmp) => this.writeFolder(tmp));
+  }
+
+  /** What save() writes. */
+  get savedFormat(): FolderFormat { return BILSTM_FOLDER; }
+
+  /** Parameters of the embedding, the LSTM (both directions), the dense layer and the classifier. */
+  parameterParts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const [name, v] of this.namedWeights()) {
+      const part = name.startsWith('forward/') || name.startsWith('backward/') ? 'lstm' : name.split('/')[0];
+      counts[part] = (counts[part] ?? 0) + v.size;
+    }
+    return counts;
+  }
+
+  /**
+   * 'hf': save()'s folder (its own config.json; transformers has no class for it); 'tfjs': model.json in
+   * format 'distillery/bilstm' and weight shards, with save()'s config.json beside them.
+   */
+  async exportTo(format: ExportFormat, dir: string): Promise<{ note?: string }> {
+    if (format === 'hf') {
+      await this.writeFolder(dir);
+      return { note: 'a BiLSTM: its own config; transformers has no class for it' };
+    }
+    await writeTfjsWeights(dir, this.namedWeights(), { format: BILSTM_TFJS_FORMAT });
+    await fs.writeFile(path.join(dir, 'config.json'), `${JSON.stringify({ model_type: MODEL_TYPE, ...this.config }, null, 2)}\n`);
+    return {};
+  }
+
+  private async writeFolder(dir: string): Promise<void> {
     const tensors: Record<string, { shape: number[]; data: Float32Array }> = {};
     for (const [key, v] of this.namedWeights()) tensors[key] = { shape: [...v.shape], data: (await v.data()) as Float32Array };
-    await writeDirAtomic(dir, async (tmp) => {
-      await fs.writeFile(path.join(tmp, 'config.json'), JSON.stringify({ model_type: MODEL_TYPE, ...this.config }, null, 2));
-      await fs.writeFile(path.join(tmp, 'model.safetensors'), encodeSafetensors(tensors, { format: MODEL_TYPE }));
-    });
+    await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify({ model_type: MODEL_TYPE, ...this.config }, null, 2));
+    await fs.writeFile(path.join(dir, 'model.safetensors'), encodeSafetensors(tensors, { format: MODEL_TYPE }));
   }
 
   /** Reads a model written by save(). */

@@ -1,10 +1,12 @@
 export { Tokenizer, longestFirst } from './tokenizer.js';
 export type { Encoded, EncodeOptions, SpecialTokenNames, TokenizerJson, TokenizerOptions } from './tokenizer.js';
 export { bertUncasedTokenizerJson, bertUncasedVocab, saveTokenizerJson, wordPieceTokenizerJson } from './tokenizer-bert.js';
-export { BILSTM_DEFAULTS, BILSTM_EMITS, BiLstmClassifier, biLstmConfigSchema } from './bilstm.js';
+export { BILSTM_DEFAULTS, BILSTM_EMITS, BILSTM_MODEL_TYPE, BiLstmClassifier, biLstmConfigSchema } from './bilstm.js';
 export type { BiLstmConfig } from './bilstm.js';
 export { bilstm, biLstmPluginOptions } from './bilstm-plugin.js';
 export { describeBiLstm } from './bilstm-describe.js';
+export { loadBiLstmFolder } from './bilstm-folder.js';
+export { BERT_HF_FOLDER, BILSTM_FOLDER, BILSTM_TFJS_FORMAT, TFJS_FOLDER } from './folder-formats.js';
 export type { BiLstmPluginOptions } from './bilstm-plugin.js';
 export { loadTfjsWeights, saveTfjsWeights, writeTfjsWeights } from './tfjs-format.js';
 export type { NamedTensors, TfjsSaveOptions, TfjsWeights } from './tfjs-format.js';
@@ -20,3 +22,4 @@ export { bertStudent, bertStudentOptions, bertTeacher, bertTeacherOptions } from
 export { bertEmits, bertInfo, describeBert, resizeBert } from './bert/describe.js';
 export type { BertStudentOptions, BertTeacherOptions } from './bert/plugins.js';
 export { BERT_TFJS_FORMAT, loadBertFromTfjs, saveBertToTfjs, writeBertTfjs } from './bert/tfjs-model.js';
+export { loadBertFolder } from './bert/folder.js';

@@ -9,7 +9,7 @@ import { loadEvalData, type EvalData } from '../internals/data-spec.js';
 import { loadModel } from '../internals/model-dir.js';
 import { predict, type Predictions } from '../internals/predict.js';
 import { formatNumber } from '../progress.js';
-import { cliLogger } from './shared.js';
+import { cliLogger, commandPlugins } from './shared.js';
 
 /** The help of `distillery eval`. */
 export const EVAL_USAGE = `usage: distillery eval <model-dir> --data <spec> [options]
@@ -30,6 +30,7 @@ options:
   --backend <name>      auto | wasm | cpu | tensorflow (default auto)
   --predictions <file>  write one JSON line per example: { index, text, label, predicted, probabilities }
   --json                print the metrics as JSON
+  --plugin <module>     a plugin module whose model plugins read other model folders (repeatable)
   -h, --help            this help`;
 
 /** `distillery eval`: returns the exit code. */
@@ -37,6 +38,7 @@ export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parseCommand(argv, {
     data: { type: 'string' }, dataset: { type: 'string' }, tokenizer: { type: 'string' }, 'max-length': { type: 'string' },
     'batch-size': { type: 'string' }, backend: { type: 'string' }, predictions: { type: 'string' }, json: { type: 'boolean' },
+    plugin: { type: 'string', multiple: true },
   }, EVAL_USAGE, { min: 1, max: 1 });
   if (values.help) { io.stdout.write(`${EVAL_USAGE}\n`); return ExitCode.ok; }
   if (!values.data) throw new UsageError('--data is required', EVAL_USAGE);
@@ -45,7 +47,7 @@ export async function evalCommand(argv: string[], io: CliIo): Promise<number> {
   const batchSize = positiveInt('batch-size', values['batch-size'], EVAL_USAGE) ?? 64;
   const logger = cliLogger(io, values.json === true);
   await selectCliBackend(backend, logger);
-  const loaded = await loadModel(positionals[0], { logger });
+  const loaded = await loadModel(positionals[0], { logger, plugins: await commandPlugins(values.plugin) });
   const data = await loadEvalData(values.data, {
     dataset: values.dataset, tokenizer: values.tokenizer ?? loaded.tokenizer, maxLength, labels: loaded.labels,
     loadPipeline: io.loadPipeline, logger,

@@ -1,41 +1,21 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { selectBackend } from '@distillery/core';
-import { BertModel, Tokenizer } from '@distillery/models';
+import { modelDetails, selectBackend } from '@distillery/core';
+import { Tokenizer } from '@distillery/models';
 import { ExitCode } from '../errors.js';
 import type { CliIo } from '../io.js';
 import { parseCommand } from '../internals/args.js';
-import { loadModel, type LoadedModel } from '../internals/model-dir.js';
+import { loadModel } from '../internals/model-dir.js';
 import { countParameters } from '../report/compare.js';
+import { commandPlugins } from './shared.js';
 
 /** The help of `distillery inspect`. */
-export const INSPECT_USAGE = `usage: distillery inspect <model-dir|checkpoint> [--json]
+export const INSPECT_USAGE = `usage: distillery inspect <model-dir|checkpoint> [--json] [--plugin <module>]...
 
 Prints what a model folder or checkpoint holds: format, shape, parameter count (by part), the
-features it can emit (what losses may ask of it), its files, and for a checkpoint its training state.`;
-
-const FORMATS: Record<LoadedModel['format'], string> = {
-  hf: 'Hugging Face BERT folder (config.json + model.safetensors)',
-  bilstm: 'distillery BiLSTM folder (config.json + model.safetensors)',
-  tfjs: 'TensorFlow.js folder (model.json + weight shards + config.json)',
-};
-
-/** Parameters per part: BERT embeddings / encoder / each head; BiLSTM embedding / LSTM / dense / classifier. */
-function parts(loaded: LoadedModel): Record<string, number> {
-  const named = loaded.model instanceof BertModel ? loaded.model.weights : loaded.model.namedWeights();
-  const partOf = (name: string) => {
-    if (loaded.model instanceof BertModel) {
-      if (name.startsWith('bert.embeddings.')) return 'embeddings';
-      if (name.startsWith('bert.encoder.')) return 'encoder';
-      if (name.startsWith('bert.pooler.') || name.startsWith('classifier.')) return 'classification head';
-      return 'masked-LM head';
-    }
-    return name.startsWith('forward/') || name.startsWith('backward/') ? 'lstm' : name.split('/')[0];
-  };
-  const counts: Record<string, number> = {};
-  for (const [name, v] of named) counts[partOf(name)] = (counts[partOf(name)] ?? 0) + v.size;
-  return counts;
-}
+features it can emit (what losses may ask of it), its files, and for a checkpoint its training state.
+The installed model plugins (bert, bilstm) read their folders; --plugin <module> adds a plugin
+module's (repeatable), asked first.`;
 
 async function files(dir: string): Promise<{ name: string; bytes: number }[]> {
   const names = await fs.readdir(dir);
@@ -52,11 +32,16 @@ const size = (bytes: number) => (bytes < 1024 ? `${bytes} B` : bytes < 1024 ** 2
 
 /** `distillery inspect`: returns the exit code. */
 export async function inspectCommand(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parseCommand(argv, { json: { type: 'boolean' } }, INSPECT_USAGE, { min: 1, max: 1 });
+  const { values, positionals } = parseCommand(argv, { json: { type: 'boolean' }, plugin: { type: 'string', multiple: true } },
+    INSPECT_USAGE, { min: 1, max: 1 });
   if (values.help) { io.stdout.write(`${INSPECT_USAGE}\n`); return ExitCode.ok; }
   await selectBackend('cpu', { info: () => {}, warn: (m) => io.stderr.write(`warning: ${m}\n`) });
-  const loaded = await loadModel(positionals[0], { logger: { info: () => {}, warn: (m) => io.stderr.write(`warning: ${m}\n`) } });
+  const loaded = await loadModel(positionals[0], {
+    logger: { info: () => {}, warn: (m) => io.stderr.write(`warning: ${m}\n`) }, plugins: await commandPlugins(values.plugin),
+  });
   const { model } = loaded;
+  const details = modelDetails(model);
+  const parts = details.parameterParts?.() ?? {};
   const tokenizer = loaded.tokenizer ? { file: loaded.tokenizer, vocabSize: new Tokenizer(loaded.tokenizer).vocabSize } : undefined;
   const state = loaded.checkpoint?.state;
   const info = {
@@ -65,10 +50,11 @@ export async function inspectCommand(argv: string[], io: CliIo): Promise<number>
     model: model.name,
     kind: loaded.kind,
     info: model.info,
-    ...(model instanceof BertModel ? { heads: model.heads, config: model.config } : { config: model.config }),
+    ...(details.heads ? { heads: details.heads } : {}),
+    config: details.config,
     labels: loaded.labels,
     parameters: countParameters(model),
-    parameterParts: parts(loaded),
+    parameterParts: parts,
     emits: [...model.emits],
     files: await files(loaded.dir),
     tokenizer,
@@ -86,14 +72,14 @@ export async function inspectCommand(argv: string[], io: CliIo): Promise<number>
   const i = model.info;
   const lines = [
     `folder:      ${loaded.dir}`,
-    `format:      ${FORMATS[loaded.format]}`,
+    `format:      ${loaded.formatDescription}`,
     `model:       ${model.name}`,
     `shape:       ${i.numLayers} layer(s), hidden ${i.hiddenSize}, ${i.numHeads} attention head(s)` +
       `${i.vocabSize ? `, vocabulary ${i.vocabSize}` : ''}${i.numLabels ? `, ${i.numLabels} label(s)` : ''}` +
       `${loaded.labels ? ` (${loaded.labels.join(', ')})` : ''}`,
-    ...(model instanceof BertModel ? [`heads:       ${model.heads.join(', ') || 'none (bare encoder)'}`] : []),
-    `parameters:  ${info.parameters?.toLocaleString('en-US')} (${Object.entries(info.parameterParts)
-      .map(([k, n]) => `${k} ${n.toLocaleString('en-US')}`).join('; ')})`,
+    ...(details.heads ? [`heads:       ${details.heads.join(', ') || 'none (bare encoder)'}`] : []),
+    `parameters:  ${info.parameters?.toLocaleString('en-US') ?? 'unknown'}${Object.keys(parts).length ? ` (${Object.entries(parts)
+      .map(([k, n]) => `${k} ${n.toLocaleString('en-US')}`).join('; ')})` : ''}`,
     `emits:       ${info.emits.join(', ')}`,
     `files:       ${info.files.map((f) => `${f.name} ${size(f.bytes)}`).join(', ')}`,
     ...(tokenizer ? [`tokenizer:   ${tokenizer.file} (vocabulary ${tokenizer.vocabSize})`] : []),

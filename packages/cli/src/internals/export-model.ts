@@ -1,15 +1,9 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { DistilleryError } from '@distillery/core';
+import { DistilleryError, modelDetails, type ExportFormat, type Teacher } from '@distillery/core';
 import { writeDirAtomic } from '@distillery/core/kit';
-import { BertModel, BiLstmClassifier, saveBertToHf, writeBertTfjs, writeTfjsWeights } from '@distillery/models';
 
-/** Formats `distillery export` writes. */
-export type ExportFormat = 'hf' | 'tfjs';
-
-/** model.json's `format` of a BiLSTM exported for TensorFlow.js. */
-export const BILSTM_TFJS_FORMAT = 'distillery/bilstm';
-
+export type { ExportFormat } from '@distillery/core';
 /**
  * Refuses to write over a folder that holds anything but an earlier model export: the atomic
  * replacement would delete it as a whole.
@@ -24,37 +18,25 @@ async function checkTarget(out: string, force: boolean): Promise<void> {
 }
 
 /**
- * Writes a model as a Hugging Face folder (BERT: config.json + model.safetensors in PyTorch layout,
- * loadable by transformers; a BiLSTM: its own config.json + model.safetensors, which transformers
- * has no class for) or as a TensorFlow.js folder (model.json + weight shards + config.json; BERT in
- * @distillery/models' format, saveBertToTfjs's). `distillery inspect/eval` read both back. A tokenizer.json is copied.
- * Returns the files written.
+ * Writes a model as `format` through its exportTo() (ModelDetails): 'hf', its own config.json +
+ * model.safetensors (BERT: loadable by transformers), or 'tfjs', a TensorFlow.js folder (model.json +
+ * weight shards + config.json). Its plugin's load() reads both back, so `distillery inspect/eval` do.
+ * A tokenizer.json is copied. Returns the files written and the model's note about them, if any.
  */
 export async function exportModel(
-  model: BertModel | BiLstmClassifier, format: ExportFormat, out: string,
+  model: Teacher, format: ExportFormat, out: string,
   { tokenizer, force = false }: { tokenizer?: string; force?: boolean } = {},
-): Promise<string[]> {
+): Promise<{ files: string[]; note?: string }> {
+  const { exportTo } = modelDetails(model);
+  if (typeof exportTo !== 'function') {
+    throw new DistilleryError(`${model.name} cannot be exported: its model gives no exportTo() (ModelDetails)`, 'config');
+  }
   const dir = path.resolve(out);
   await checkTarget(dir, force);
-  const copyTokenizer = async (target: string) => {
-    if (tokenizer && existsSync(tokenizer)) await fs.copyFile(tokenizer, path.join(target, 'tokenizer.json'));
-  };
-  if (format === 'hf') {
-    await writeDirAtomic(dir, async (tmp) => {
-      if (model instanceof BertModel) await saveBertToHf(model, tmp);
-      else await model.save(tmp);
-      await copyTokenizer(tmp);
-    });
-  } else {
-    await writeDirAtomic(dir, async (tmp) => {
-      // BERT: @distillery/models' own TF.js format, which loadBertFromTfjs reads back.
-      if (model instanceof BertModel) await writeBertTfjs(model, tmp);
-      else {
-        await writeTfjsWeights(tmp, model.namedWeights(), { format: BILSTM_TFJS_FORMAT });
-        await fs.writeFile(path.join(tmp, 'config.json'), `${JSON.stringify({ model_type: 'distillery-bilstm', ...model.config }, null, 2)}\n`);
-      }
-      await copyTokenizer(tmp);
-    });
-  }
-  return (await fs.readdir(dir)).sort().map((f) => path.join(dir, f));
+  let note: string | undefined;
+  await writeDirAtomic(dir, async (tmp) => {
+    note = (await exportTo.call(model, format, tmp))?.note;
+    if (tokenizer && existsSync(tokenizer)) await fs.copyFile(tokenizer, path.join(tmp, 'tokenizer.json'));
+  });
+  return { files: (await fs.readdir(dir)).sort().map((f) => path.join(dir, f)), ...(note ? { note } : {}) };
 }

@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ALL_FEATURES, DistilleryError } from '@distillery/core';
 import { Rng, embeddingLookup, linear, shapeText } from '@distillery/core/kit';
-import type { Batch, Feature, ForwardOptions, ModelInfo, ModelOutputs, Student, Teacher } from '@distillery/core';
+import type { Batch, ExportFormat, Feature, FolderFormat, ForwardOptions, ModelDetails, ModelInfo, ModelOutputs, Student, Teacher } from '@distillery/core';
+import { BERT_HF_FOLDER } from '../folder-formats.js';
 import { headsFromArchitectures, resolveBertConfig } from './config.js';
 import type { BertConfig, BertConfigInput, BertHead } from './config.js';
 import { bertEmits, bertInfo } from './describe.js';
 import { saveBertToHf } from './hf-checkpoint.js';
+import { writeBertTfjs } from './tfjs-model.js';
 import { Dropout, activation, layerNorm, maskGradient } from './internals/layers.js';
 
 /** How a BertModel is built beyond its config. */
@@ -39,7 +41,7 @@ const frozenViews = new WeakMap<object, BertModel>();
  * masked-LM head (as BertForMaskedLM, decoder tied to the word embeddings). Built on
  * @tensorflow/tfjs-core ops, differentiable w.r.t. trainableVariables.
  */
-export class BertModel implements Student {
+export class BertModel implements Student, ModelDetails {
   /** e.g. 'bert(4x256)': layers × hidden size. */
   readonly name: string;
   /** Depth, width, heads, vocabulary and (with a classification head) label count. */
@@ -164,6 +166,35 @@ export class BertModel implements Student {
       const v = this.weight(name);
       tf.tidy(() => v.assign(tf.tensor(this.initialValues(name, [...v.shape]), v.shape)));
     }
+  }
+
+  /** What save() writes: a Hugging Face folder. */
+  get savedFormat(): FolderFormat { return BERT_HF_FOLDER; }
+
+  /** Label names from id2label, unless they are only HF's LABEL_n placeholders (or there is no classification head). */
+  labelNames(): string[] | undefined {
+    if (!this.heads.includes('classification')) return undefined;
+    const names = Array.from({ length: this.config.num_labels }, (_, i) => this.config.id2label[String(i)]);
+    return names.every((n, i) => typeof n === 'string' && n !== `LABEL_${i}`) ? names : undefined;
+  }
+
+  /** Parameters of the embeddings, the encoder and each head. */
+  parameterParts(): Record<string, number> {
+    const partOf = (name: string) => {
+      if (name.startsWith('bert.embeddings.')) return 'embeddings';
+      if (name.startsWith('bert.encoder.')) return 'encoder';
+      if (name.startsWith('bert.pooler.') || name.startsWith('classifier.')) return 'classification head';
+      return 'masked-LM head';
+    };
+    const counts: Record<string, number> = {};
+    for (const [name, v] of this.weights) counts[partOf(name)] = (counts[partOf(name)] ?? 0) + v.size;
+    return counts;
+  }
+
+  /** 'hf': saveBertToHf's folder (transformers loads it); 'tfjs': writeBertTfjs's ('distillery-bert'). */
+  async exportTo(format: ExportFormat, dir: string): Promise<void> {
+    if (format === 'hf') await saveBertToHf(this, dir);
+    else await writeBertTfjs(this, dir);
   }
 
   /** The number of scalar parameters (the tied masked-LM decoder counted once, as the word embeddings). */

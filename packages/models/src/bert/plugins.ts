@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { BertModel } from './bert-model.js';
 import { bertConfigSchema, type BertHead } from './config.js';
 import { describeBert, resizeBert } from './describe.js';
+import { loadBertFolder } from './folder.js';
 import { loadBertFromHf } from './hf-checkpoint.js';
 import { initFromTeacher } from './init-from-teacher.js';
 
@@ -75,11 +76,15 @@ export const bertTeacher = defineTeacherPlugin({
   },
 });
 
-/** The 'bert' student plugin: `{ config }`, `{ checkpoint }` or `{ initFromTeacher: { layers } }` (with the stage teacher). */
+/**
+ * The 'bert' student plugin: `{ config }`, `{ checkpoint }` or `{ initFromTeacher: { layers } }` (with the stage
+ * teacher). load() reads Hugging Face BERT folders and this package's TensorFlow.js ones.
+ */
 export const bertStudent = defineStudentPlugin({
   name: 'bert',
   options: bertStudentOptions,
   describe: describeBert, resize: resizeBert,
+  load: loadBertFolder,
   async create(options, env) {
     const model = await build(options, env, "student plugin 'bert'");
     env.logger.info(`student ${model.name}: ${model.parameterCount()} parameters`);
