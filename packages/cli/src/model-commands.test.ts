@@ -240,7 +240,7 @@ describe('distillery export', () => {
     const original = await BiLstmClassifier.load(lstmDir);
     const back = await loadModel(tfjs);
     expect(back.kind).toBe('bilstm');
-    expect(values(back.model)).toEqual(values(original));
+    expect(values(back.model as BiLstmClassifier)).toEqual(values(original));
 
     // A one-stage run without validation: its saved student is the last/ checkpoint's weights.
     const tokenizer = new Tokenizer(path.join(lstmDir, 'tokenizer.json'));
