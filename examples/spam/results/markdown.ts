@@ -38,7 +38,7 @@ function header(data: ResultsData): string {
     ['data', `SpamAssassin, the fixed split of @distillery/data: train ${int(meta.data.train)}, validation ${int(meta.data.validation)}, ` +
       `test ${int(meta.data.test)} e-mails, up to ${meta.data.maxLength} tokens`],
     ['labels of the transfer set', `${labels || '—'}; ${hiding}`],
-    ['wall time', formatDuration(meta.wallSeconds)],
+    ['wall time', `${formatDuration(meta.wallSeconds)} (CPU time ${formatDuration(meta.cpuSeconds)}, every thread)`],
   ], ['l', 'l']);
 }
 
@@ -89,7 +89,7 @@ function temperatureSection(data: ResultsData): string {
     'Hinton KD (temperature.yaml) with 5 % of the labels, one run per temperature T; test split.',
     '',
     table(['T', 'accuracy', 'macro-F1', ...classes.map((c) => `F1 ${c}`), 'training time'],
-      data.temperature.map((t) => [String(t.temperature), f4(t.student.test.accuracy), f4(t.student.test.f1),
+      [...data.temperature].sort((a, b) => a.temperature - b.temperature).map((t) => [String(t.temperature), f4(t.student.test.accuracy), f4(t.student.test.f1),
         ...t.student.test.perClass.map((c) => f4(c.f1)), formatDuration(t.stages.reduce((s, x) => s + x.seconds, 0))]),
       ['r', 'r', 'r', ...classes.map(() => 'r' as const), 'r']),
   ].join('\n');
@@ -99,7 +99,7 @@ function heldoutSection(data: ResultsData): string {
   const h = data.heldout;
   if (!h) return 'Not run.';
   const k = h.classes.indexOf(h.heldout);
-  const n = h.teacher.perClass[k]?.support ?? 0;
+  const n = h.before.perClass[k]?.support ?? 0;
   const row = (name: string, m: typeof h.teacher) => [name, f4(m.perClass[k]?.recall), f4(m.accuracy), f4(m.f1)];
   const transfer = Object.entries(h.transferCounts).map(([c, x]) => `${c} ${int(x)}`).join(', ');
   return [

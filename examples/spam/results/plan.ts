@@ -45,5 +45,5 @@ export const TEMPERATURE_FILE = 'temperature.yaml';
 export const HELDOUT_TEACHER_RUN: SharedRun = { id: 'heldout-teacher', file: 'heldout-teacher.yaml' };
 export const HELDOUT_FILE = 'heldout.yaml';
 
-/** Experiment ids accepted by --only. */
-export const EXPERIMENT_IDS: readonly string[] = [...METHODS.map((m) => m.key), 'temperature', 'heldout'];
+/** Experiment ids accepted by --only ('teacher' alone runs only the teacher, which every other needs and runs first). */
+export const EXPERIMENT_IDS: readonly string[] = ['teacher', ...METHODS.map((m) => m.key), 'temperature', 'heldout'];

@@ -16,6 +16,8 @@ export interface Profile {
   evalLimit?: number;
   /** Epochs become max(1, ceil(epochs · epochScale)). */
   epochScale?: number;
+  /** Every learning rate is multiplied by this (narrower models, fewer steps). @default 1 */
+  learningRateScale?: number;
   /** Every stage stops after this many steps. */
   maxSteps?: number;
   /** Replaces every stage's batch size. */
@@ -33,9 +35,9 @@ export const FULL: Profile = {
   name: 'full', widthDivisor: 1, temperatures: [1, 2, 3, 4, 6, 8, 10, 15, 20], biasGrid: { max: 20, step: 0.25 },
 };
 
-/** The same experiments at a quarter of the width, 64 tokens, 1,200 training e-mails and about a third of the epochs. */
+/** The same experiments at a quarter of the width, 64 tokens, 1,200 training e-mails, a third of the epochs, 3× the learning rates. */
 export const QUICK: Profile = {
-  name: 'quick', widthDivisor: 4, maxLength: 64, trainLimit: 1200, epochScale: 0.34, temperatures: [1, 4, 20],
+  name: 'quick', widthDivisor: 4, maxLength: 64, trainLimit: 1200, epochScale: 0.33, learningRateScale: 3, temperatures: [1, 4, 20],
   biasGrid: { max: 20, step: 0.25 },
 };
 
@@ -77,6 +79,9 @@ function shrinkFields(fields: Record<string, any>, p: Profile, top: boolean): Re
   if (p.maxSteps !== undefined && (top || out.epochs !== undefined)) out.maxSteps = p.maxSteps;
   if (p.batchSize !== undefined && (top || out.batchSize !== undefined)) out.batchSize = p.batchSize;
   if (p.batchSize !== undefined && isObject(out.evaluation)) out.evaluation = { ...out.evaluation, batchSize: p.batchSize };
+  if (p.learningRateScale !== undefined && typeof out.optimizer?.learningRate === 'number') {
+    out.optimizer = { ...out.optimizer, learningRate: out.optimizer.learningRate * p.learningRateScale };
+  }
   for (const role of ['teacher', 'student']) if (isObject(out[role]) && 'type' in out[role]) out[role] = shrinkModel(out[role], p);
   return out;
 }

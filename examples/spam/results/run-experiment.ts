@@ -32,6 +32,8 @@ export interface StageTiming {
   /** The stage name, prefixed with the run id for stages of a shared run. */
   name: string;
   seconds: number;
+  /** CPU time of the process during the stage (every thread): against `seconds`, how loaded the machine was. */
+  cpuSeconds: number;
   steps: number;
 }
 
@@ -111,9 +113,13 @@ Promise<{ run: ExperimentRun; built: BuiltPipeline }> {
   const timings: StageTiming[] = [];
   for (const stage of built.stages) {
     let started = 0;
+    let cpu = process.cpuUsage();
     stage.callbacks = [...(stage.callbacks ?? []), {
-      onStageStart: () => { started = performance.now(); },
-      onStageEnd: (e) => { timings.push({ name: stage.name, seconds: (performance.now() - started) / 1000, steps: e.step }); },
+      onStageStart: () => { started = performance.now(); cpu = process.cpuUsage(); },
+      onStageEnd: (e) => {
+        const used = process.cpuUsage(cpu);
+        timings.push({ name: stage.name, seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6, steps: e.step });
+      },
     }];
   }
   const result = await runPipeline({

@@ -42,6 +42,8 @@ export interface RunnerOptions {
 /** Inference speed is measured with this batch size for every model. */
 export const SPEED_BATCH = 32;
 
+const cpuOf = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6;
+
 interface Done<M> { run: ExperimentRun; measured: M; hash: string }
 
 /** Runs the study and returns what RESULTS.md is written from. */
@@ -51,6 +53,7 @@ export async function runResults(options: RunnerOptions): Promise<ResultsData> {
   for (const id of only) if (!EXPERIMENT_IDS.includes(id)) throw new Error(`unknown experiment '${id}'; known: ${EXPERIMENT_IDS.join(', ')}`);
   if (!SPAM_GROUPS.includes(heldout)) throw new Error(`unknown held-out class '${heldout}'; known: ${SPAM_GROUPS.join(', ')}`);
   const started = Date.now();
+  const cpuAtStart = process.cpuUsage();
   const choice = await selectBackend('auto', logger);
   const backend = `${choice.backend}${choice.nativeKernels.length ? ` + @distillery/backend-native kernels (${choice.nativeKernels.length} ops)` : ''}`;
   const partialLabels = partialLabelsSupported() ? 'data' : 'emulated';
@@ -174,7 +177,7 @@ export async function runResults(options: RunnerOptions): Promise<ResultsData> {
       machine: { cpu: cpus[0]?.model.trim() ?? 'unknown', cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30),
         platform: `${os.platform()} ${os.arch()}`, node: process.version },
       backend, seed: teacher.measured.seed, partialLabels, classes: ['ham', 'spam'], data: teacher.measured.data,
-      wallSeconds: (Date.now() - started) / 1000,
+      wallSeconds: (Date.now() - started) / 1000, cpuSeconds: cpuOf(process.cpuUsage(cpuAtStart)),
     },
     teacher: { result: teacher.measured.result, stages: teacher.run.stages },
     methods: outcomes, temperature, ...(heldoutOutcome ? { heldout: heldoutOutcome } : {}),

@@ -52,6 +52,8 @@ export interface ResultsMeta {
   /** E-mails per split as the runs used them. */
   data: { train: number; validation: number; test: number; maxLength: number };
   wallSeconds: number;
+  /** CPU time of the process, every thread: compared with wallSeconds, how much of the machine the run had. */
+  cpuSeconds: number;
 }
 
 /** Everything a results run measured. */
