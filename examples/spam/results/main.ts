@@ -26,31 +26,42 @@ results.html and results.json. The full mode takes hours on 2 cores; --quick abo
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const example = path.resolve(here, '..');
-const { values } = parseArgs({
-  options: {
-    quick: { type: 'boolean' }, only: { type: 'string' }, heldout: { type: 'string' }, seed: { type: 'string' },
-    resume: { type: 'boolean' }, out: { type: 'string' }, markdown: { type: 'string' }, help: { type: 'boolean', short: 'h' },
-  },
-});
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
-const profile = values.quick ? QUICK : FULL;
-const runDir = path.resolve(values.out ?? path.join(example, 'runs', values.quick ? 'results-quick' : 'results'));
-const markdown = path.resolve(values.markdown ?? (values.quick ? path.join(runDir, 'RESULTS.md') : path.join(example, 'RESULTS.md')));
-const args = process.argv.slice(2);
-const progress = () => new Progress({ stream: process.stdout, errorStream: process.stderr });
-const logger: Logger = { info: (m) => console.log(m), warn: (m) => console.warn(`warning: ${m}`) };
 
-const data = await runResults({
-  profile, experimentsDir: path.join(example, 'experiments'), runDir,
-  ...(values.only ? { only: values.only.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
-  ...(values.heldout ? { heldout: values.heldout as SpamGroup } : {}),
-  ...(values.seed ? { seed: Number(values.seed) } : {}),
-  resume: values.resume === true,
-  command: `npm run results${args.length ? ` -- ${args.join(' ')}` : ''}`,
-  logger, progress,
-});
-const written = await writeResults(data, { markdown, json: path.join(runDir, 'results.json') });
-console.log(`\n${written.markdown}\n${written.html}\n${written.json}\nwall time ${formatDuration(data.meta.wallSeconds)}`);
+async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean' }, only: { type: 'string' }, heldout: { type: 'string' }, seed: { type: 'string' },
+      resume: { type: 'boolean' }, out: { type: 'string' }, markdown: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.seed !== undefined && !Number.isInteger(Number(values.seed))) throw new Error(`--seed: expected an integer, got ${values.seed}`);
+  const profile = values.quick ? QUICK : FULL;
+  const runDir = path.resolve(values.out ?? path.join(example, 'runs', values.quick ? 'results-quick' : 'results'));
+  const markdown = path.resolve(values.markdown ?? (values.quick ? path.join(runDir, 'RESULTS.md') : path.join(example, 'RESULTS.md')));
+  const logger: Logger = { info: (m) => console.log(m), warn: (m) => console.warn(`warning: ${m}`) };
+  const data = await runResults({
+    profile, experimentsDir: path.join(example, 'experiments'), runDir,
+    ...(values.only ? { only: values.only.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+    ...(values.heldout ? { heldout: values.heldout as SpamGroup } : {}),
+    ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
+    resume: values.resume === true,
+    command: `npm run results${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
+    logger, progress: () => new Progress({ stream: process.stdout, errorStream: process.stderr }),
+  });
+  const written = await writeResults(data, { markdown, json: path.join(runDir, 'results.json') });
+  console.log(`\n${written.markdown}\n${written.html}\n${written.json}\nwall time ${formatDuration(data.meta.wallSeconds)}`);
+  return 0;
+}
+
+// Exit codes are set, not forced: process.exit() could cut stdout short when it is a pipe.
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  console.error(`results: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+  process.exitCode = 1;
+}
