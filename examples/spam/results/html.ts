@@ -102,7 +102,8 @@ function mainTable(data: ResultsData): string {
     'of teacher F1', 'sequences/s', 'speed-up', 'training time per stage', 'total'];
   const rows = tableRows(data).map((r) => [r.label, r.regimeLabel, r.model, r.embeddings.toLocaleString('en-US'),
     r.encoder.toLocaleString('en-US'), f4(r.accuracy), f4(r.f1), ...classes.map((_, c) => f4(r.classF1[c])),
-    `${(100 * r.keptOfTeacher).toFixed(1)} %`, r.sequencesPerSecond.toFixed(1), `${r.speedup.toFixed(1)}×`,
+    `${(100 * r.keptOfTeacher).toFixed(1)} %`, Number.isFinite(r.sequencesPerSecond) ? r.sequencesPerSecond.toFixed(1) : '—',
+    Number.isFinite(r.speedup) ? `${r.speedup.toFixed(1)}×` : '—',
     r.stages.map((s) => `${s.name} ${formatDuration(s.seconds)}`).join(' · '), formatDuration(r.totalSeconds)]);
   return `<table><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>` +
     rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('') + '</table>';

@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
     command: `npm run results${argv.length ? ` -- ${argv.join(' ')}` : ''}`,
     logger, progress: () => new Progress({ stream: process.stdout, errorStream: process.stderr }),
   });
-  const written = await writeResults(data, { markdown, json: path.join(runDir, 'results.json') });
+  const written = await writeResults(data, { markdown, json: path.join(runDir, 'results.json'), readme: path.join(example, 'README.md') });
   console.log(`\n${written.markdown}\n${written.html}\n${written.json}\nwall time ${formatDuration(data.meta.wallSeconds)}`);
   return 0;
 }

@@ -10,6 +10,8 @@ const signed = (x: number | undefined) => (x === undefined || !Number.isFinite(x
 const cell = (s: string) => s.replace(/\|/g, '\\|');
 const stagesText = (row: Pick<TableRow, 'stages'>) => row.stages.map((s) => `${s.name} ${formatDuration(s.seconds)}`).join(' · ');
 const yesNo = (b: boolean) => (b ? 'yes' : '**no**');
+const speed = (x: number) => (Number.isFinite(x) ? x.toFixed(1) : '—');
+const times = (x: number) => (Number.isFinite(x) ? `${x.toFixed(1)}×` : '—');
 
 function table(head: string[], rows: string[][], align: ('l' | 'r')[]): string {
   return [
@@ -49,7 +51,7 @@ function mainTable(data: ResultsData): string {
     ['method', 'labels', 'model', 'embedding params', 'other params', 'accuracy', 'macro-F1', ...classes.map((c) => `F1 ${c}`),
       'of teacher F1', 'sequences/s', 'speed-up', 'training time per stage', 'total'],
     rows.map((r) => [r.label, r.regimeLabel, r.model, int(r.embeddings), int(r.encoder), f4(r.accuracy), f4(r.f1),
-      ...classes.map((_, c) => f4(r.classF1[c])), pct(r.keptOfTeacher), r.sequencesPerSecond.toFixed(1), `${r.speedup.toFixed(1)}×`,
+      ...classes.map((_, c) => f4(r.classF1[c])), pct(r.keptOfTeacher), speed(r.sequencesPerSecond), times(r.speedup),
       stagesText(r), formatDuration(r.totalSeconds)]),
     ['l', 'l', 'l', 'r', 'r', 'r', 'r', ...classes.map(() => 'r' as const), 'r', 'r', 'r', 'l', 'r']);
 }
@@ -119,11 +121,11 @@ function heldoutSection(data: ResultsData): string {
 }
 
 /** RESULTS.md for a results run. */
-export function renderMarkdown(data: ResultsData, { html = 'results.html' }: { html?: string } = {}): string {
+export function renderMarkdown(data: ResultsData, { html = 'results.html', readme = 'README.md' }: { html?: string; readme?: string } = {}): string {
   return `# Distillation on SpamAssassin: results
 
 Written by \`${data.meta.command}\` (examples/spam/results/), never by hand. Charts: [${html}](${html}); each run's loss
-curves: \`runs/<run>/report.html\`. What each experiment is: [README.md](README.md). Same seed and backend give the
+curves: \`runs/<run>/report.html\`. What each experiment is: [README.md](${readme}). Same seed and backend give the
 same numbers; timings depend on the machine and its load. Best epochs and the held-out bias are chosen on the
 validation split; the test split is used only for these tables.
 

@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { classificationMetrics, disposeBatch, type BatchSource, type Feature, type Teacher } from '@distillery/core';
 import { measureThroughput } from '@distillery/cli';
-import { BertModel, BiLstmClassifier } from '@distillery/models';
+import { spamAssassin, textBatchSource } from '@distillery/data';
+import { BertModel, BiLstmClassifier, bertUncasedTokenizerJson, Tokenizer } from '@distillery/models';
 
 const LOGITS: ReadonlySet<Feature> = new Set(['logits']);
 
@@ -100,6 +101,12 @@ export function countParameterSplit(model: BertModel | BiLstmClassifier): Parame
 /** Inference sequences per second over the source (the CLI's measureThroughput: forward to logits, after one warm-up batch). */
 export function sequencesPerSecond(model: Teacher, source: BatchSource, batchSize: number, batches?: number): number {
   return measureThroughput(model, source, batchSize, batches ?? Math.max(1, Math.ceil(source.size / batchSize)));
+}
+
+/** The test e-mails (the first `limit`), tokenized as the experiment files do: what every model's speed is measured on. */
+export function speedSource(maxLength: number, limit?: number): BatchSource {
+  const test = spamAssassin().test;
+  return textBatchSource(limit === undefined ? test : test.slice(0, limit), new Tokenizer(bertUncasedTokenizerJson()), { maxLength });
 }
 
 /** Labelled rows of a source (labels other than -100), read batch by batch. */

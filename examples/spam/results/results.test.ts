@@ -31,7 +31,7 @@ beforeAll(async () => { await selectBackend('cpu'); });
 const metrics = (accuracy: number, f1: number, classF1: number[]): Metrics =>
   ({ accuracy, f1, mcc: 0, perClass: classF1.map((c) => ({ precision: c, recall: c, f1: c, support: 10 })) });
 const model = (name: string, f1: number, speed: number, embeddings = 3_906_816) =>
-  ({ model: name, parameters: { embeddings, encoder: 400_000, total: embeddings + 400_000 }, test: metrics(f1 + 0.01, f1, [f1 + 0.01, f1 - 0.01]), sequencesPerSecond: speed });
+  ({ model: name, dir: `/runs/${name}`, parameters: { embeddings, encoder: 400_000, total: embeddings + 400_000 }, test: metrics(f1 + 0.01, f1, [f1 + 0.01, f1 - 0.01]), sequencesPerSecond: speed });
 const stages = (...s: [string, number][]) => s.map(([name, seconds]) => ({ name, seconds, cpuSeconds: seconds * 1.5, steps: 10 }));
 
 function fakeResults(): ResultsData {
@@ -180,7 +180,7 @@ describe('experiment files', () => {
     // A config holding only overrides keeps them as they are.
     expect(applyProfile(readRaw('heldout-teacher.yaml'), MICRO).models.teacher.config).toEqual({ num_labels: 3 });
     const quick = applyProfile(readRaw('teacher.yaml'), { ...FULL, name: 'quick', epochScale: 0.33, learningRateScale: 3 });
-    expect(quick.stages.map((s: any) => [s.epochs, s.optimizer.learningRate])).toEqual([[1, 3e-3], [2, 3e-3]]);
+    expect(quick.stages.map((s: any) => [s.epochs, s.optimizer.learningRate])).toEqual([[1, 3e-3], [3, 3e-3]]);
     expect(applyProfile(readRaw('teacher.yaml'), FULL)).toEqual(readRaw('teacher.yaml'));
   });
 

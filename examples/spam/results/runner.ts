@@ -6,7 +6,7 @@ import { loadModel, Progress, type BuiltPipeline } from '@distillery/cli';
 import { selectBackend, silentLogger, type BatchSource, type Logger } from '@distillery/core';
 import { BertModel } from '@distillery/models';
 import { biasRaise, writeHeldoutData } from './heldout.js';
-import { countParameterSplit, metricsOfScored, scoreSource, sequencesPerSecond } from './measure.js';
+import { countParameterSplit, metricsOfScored, scoreSource, sequencesPerSecond, speedSource } from './measure.js';
 import {
   EXPERIMENT_IDS, GENERAL_RUNS, HELDOUT_FILE, HELDOUT_TEACHER_RUN, METHODS, TEACHER_RUN, TEMPERATURE_FILE, type SharedRun,
 } from './plan.js';
@@ -95,15 +95,13 @@ export async function runResults(options: RunnerOptions): Promise<ResultsData> {
     if (!test) throw new Error(`${built.file}: has no 'test' dataset for the final table`);
     return test;
   };
+  // Speed is measured at the end, every model one after another, so that they share the machine's load.
   const measureDir = async (dir: string, test: BatchSource): Promise<ModelResult> => {
     const { model } = await loadModel(dir);
     try {
       const scored = scoreSource(model, test, SPEED_BATCH);
       const classes = Math.max(...scored.logits.map((r) => r.length));
-      return {
-        model: model.name, parameters: countParameterSplit(model), test: metricsOfScored(scored, classes),
-        sequencesPerSecond: sequencesPerSecond(model, test, SPEED_BATCH, profile.throughputBatches),
-      };
+      return { model: model.name, dir, parameters: countParameterSplit(model), test: metricsOfScored(scored, classes), sequencesPerSecond: Number.NaN };
     } finally {
       model.dispose();
     }
@@ -170,6 +168,22 @@ export async function runResults(options: RunnerOptions): Promise<ResultsData> {
     };
   }
 
+  logger.info(`inference speed of the teacher and the students (${profile.throughputBatches ?? 'all'} batches of ${SPEED_BATCH})`);
+  const speed = speedSource(teacher.measured.data.maxLength, profile.evalLimit);
+  const speedOf = async (dir: string) => {
+    const { model } = await loadModel(dir);
+    try {
+      return sequencesPerSecond(model, speed, SPEED_BATCH, profile.throughputBatches);
+    } finally {
+      model.dispose();
+    }
+  };
+  const teacherResult: ModelResult = { ...teacher.measured.result };
+  const teacherFirst = await speedOf(teacherResult.dir);
+  for (const outcome of outcomes) outcome.student = { ...outcome.student, sequencesPerSecond: await speedOf(outcome.student.dir) };
+  // The teacher again after the students, averaged: load that changes during the pass weighs on both sides.
+  teacherResult.sequencesPerSecond = (teacherFirst + await speedOf(teacherResult.dir)) / 2;
+
   const cpus = os.cpus();
   return {
     meta: {
@@ -179,7 +193,7 @@ export async function runResults(options: RunnerOptions): Promise<ResultsData> {
       backend, seed: teacher.measured.seed, partialLabels, classes: ['ham', 'spam'], data: teacher.measured.data,
       wallSeconds: (Date.now() - started) / 1000, cpuSeconds: cpuOf(process.cpuUsage(cpuAtStart)),
     },
-    teacher: { result: teacher.measured.result, stages: teacher.run.stages },
+    teacher: { result: teacherResult, stages: teacher.run.stages },
     methods: outcomes, temperature, ...(heldoutOutcome ? { heldout: heldoutOutcome } : {}),
   };
 }

@@ -7,9 +7,11 @@ import type { StageTiming } from './run-experiment.js';
 export interface ModelResult {
   /** Its name, e.g. 'bert(2x128)'. */
   model: string;
+  /** The folder it was read from. */
+  dir: string;
   parameters: ParameterCount;
   test: Metrics;
-  /** Inference sequences per second on the test split (batch 32). */
+  /** Inference sequences per second on the test split (batch 32), every model measured one after another at the end. */
   sequencesPerSecond: number;
 }
 

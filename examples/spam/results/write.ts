@@ -13,14 +13,18 @@ export interface ResultsFiles {
   html?: string;
   /** The raw numbers. @default none */
   json?: string;
+  /** The README RESULTS.md links to. @default README.md beside the markdown */
+  readme?: string;
 }
 
 /** Writes RESULTS.md, results.html and results.json; returns the paths written. */
 export async function writeResults(data: ResultsData, files: ResultsFiles): Promise<Required<ResultsFiles>> {
-  const html = files.html ?? path.join(path.dirname(files.markdown), 'results.html');
-  await fs.mkdir(path.dirname(files.markdown), { recursive: true });
-  await writeFileAtomic(files.markdown, renderMarkdown(data, { html: path.relative(path.dirname(files.markdown), html) }));
+  const dir = path.dirname(files.markdown);
+  const html = files.html ?? path.join(dir, 'results.html');
+  const readme = files.readme ?? path.join(dir, 'README.md');
+  await fs.mkdir(dir, { recursive: true });
+  await writeFileAtomic(files.markdown, renderMarkdown(data, { html: path.relative(dir, html), readme: path.relative(dir, readme) }));
   await writeFileAtomic(html, renderHtml(data));
   if (files.json) await writeFileAtomic(files.json, `${JSON.stringify(data, null, 2)}\n`);
-  return { markdown: files.markdown, html, json: files.json ?? '' };
+  return { markdown: files.markdown, html, json: files.json ?? '', readme };
 }
