@@ -15,9 +15,9 @@ const USAGE = `usage: npm run results [-- options]
 Runs the SpamAssassin distillation study (examples/spam/experiments/*.yaml) and writes RESULTS.md,
 results.html and results.json. The full mode takes hours on 2 cores; --quick about 15 minutes.
 
-  --quick             smaller models, 64 tokens, 1,200 training e-mails, a third of the epochs, T in {1, 4, 20}
+  --quick             widths / 4, 64 tokens, 1,200 training e-mails, a third of the epochs, T in {1, 4, 20}
   --only <ids>        comma-separated: ${EXPERIMENT_IDS.join(', ')} (the teacher always runs)
-  --heldout <class>   the class the held-out experiment removes: easy-ham, hard-ham (default), spam
+  --heldout <class>   the class the held-out experiment removes: easy-ham, hard-ham, spam (default)
   --seed <n>          replaces every file's seed (default: the files' seed, 1)
   --resume            reuse finished runs of the same config in the run folder
   --out <dir>         run folder (default examples/spam/runs/results, or runs/results-quick)

@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { buildPipeline, ConfigError, parsePipelineConfig, runPipeline, type BuiltPipeline, type Progress } from '@distillery/cli';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Logger } from '@distillery/core';
 import { countLabelled } from './measure.js';
 import { applyProfile, retarget, type Profile } from './profile.js';
@@ -122,10 +123,18 @@ Promise<{ run: ExperimentRun; built: BuiltPipeline }> {
       },
     }];
   }
-  const result = await runPipeline({
-    distillery: built.distillery, stages: built.stages, out, force: true, backend: built.backend, progress, compare: false,
-    title: `${config.description ?? spec.id} (${spec.profile.name} mode)`, pipeline: spec.file, command,
-  });
+  const before = new Set(Object.keys(tf.engine().state.registeredVariables));
+  let result: Awaited<ReturnType<typeof runPipeline>>;
+  try {
+    result = await runPipeline({
+      distillery: built.distillery, stages: built.stages, out, force: true, backend: built.backend, progress, compare: false,
+      title: `${config.description ?? spec.id} (${spec.profile.name} mode)`, pipeline: spec.file, command,
+    });
+  } finally {
+    // runPipeline leaves every stage's models alive (the CLI exits after one pipeline); a study runs dozens in one
+    // process, so the weights each run created are freed here. Its students are read back from their folders.
+    for (const [name, variable] of Object.entries(tf.engine().state.registeredVariables)) if (!before.has(name)) variable.dispose();
+  }
   const last = result.stages[result.stages.length - 1];
   if (result.status !== 'completed' || !last?.student) throw new Error(`${spec.id}: the run did not complete (${result.status})`);
   return { run: { id: spec.id, out, configHash: hashConfig(raw), stages: timings, student: last.student, ...(labelled ? { labelled } : {}) }, built };

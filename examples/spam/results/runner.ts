@@ -25,7 +25,7 @@ export interface RunnerOptions {
   runDir: string;
   /** Experiment ids to run (METHODS keys, 'temperature', 'heldout'); the teacher always runs. @default all */
   only?: readonly string[];
-  /** The class the held-out experiment removes. @default 'hard-ham' */
+  /** The class the held-out experiment removes. @default 'spam' */
   heldout?: SpamGroup;
   /** Replaces every file's seed. @default the files' seed (1) */
   seed?: number;
@@ -48,7 +48,7 @@ interface Done<M> { run: ExperimentRun; measured: M; hash: string }
 
 /** Runs the study and returns what RESULTS.md is written from. */
 export async function runResults(options: RunnerOptions): Promise<ResultsData> {
-  const { profile, experimentsDir, runDir, heldout = 'hard-ham', resume = false, command, logger = silentLogger } = options;
+  const { profile, experimentsDir, runDir, heldout = 'spam', resume = false, command, logger = silentLogger } = options;
   const only = new Set(options.only ?? EXPERIMENT_IDS);
   for (const id of only) if (!EXPERIMENT_IDS.includes(id)) throw new Error(`unknown experiment '${id}'; known: ${EXPERIMENT_IDS.join(', ')}`);
   if (!SPAM_GROUPS.includes(heldout)) throw new Error(`unknown held-out class '${heldout}'; known: ${SPAM_GROUPS.join(', ')}`);
