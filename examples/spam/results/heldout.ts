@@ -2,9 +2,13 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { loadModel } from '@distillery/cli';
 import type { BatchSource } from '@distillery/core';
-import type { BertModel } from '@distillery/models';
-import { metricsOfScored, scoreSource, type Metrics, type Scored } from './measure.js';
+import { BertModel } from '@distillery/models';
+import { measureModelDir, metricsOfScored, scoreSource, SPEED_BATCH, testSource, type Metrics, type Scored } from './measure.js';
+import { HELDOUT_FILE, HELDOUT_TEACHER_RUN } from './plan.js';
+import { hashConfig, type StageTiming } from './run-experiment.js';
+import type { RunBook } from './internals/run-book.js';
 import { SPAM_GROUPS, spamAssassinGroups, type SpamGroup } from './internals/spam-groups.js';
 
 /**
@@ -91,4 +95,31 @@ export function biasRaise(student: BertModel, data: { validation: BatchSource; t
   raiseClassBias(student, k, chosen.bias);
   const after = metricsOfScored(scoreSource(student, data.test, batchSize), n);
   return { before, after, bias: chosen.bias, validation: { before: metricsOfScored(validation, n).f1, after: chosen.f1 } };
+}
+
+/** Writes the three-class data, trains the three-class teacher and the student without `heldout`, and raises its bias. */
+export async function runHeldout(book: RunBook, { runDir, heldout, teacherHash, biasGrid }: {
+  runDir: string; heldout: SpamGroup; teacherHash: string; biasGrid: { max: number; step: number };
+}): Promise<HeldoutOutcome & { stages: StageTiming[] }> {
+  const counts = await writeHeldoutData(path.join(runDir, 'heldout', 'data'), heldout);
+  const dataHash = hashConfig({ heldout, counts });
+  const teacher = await book.run({ id: HELDOUT_TEACHER_RUN.id, file: HELDOUT_TEACHER_RUN.file }, [teacherHash, dataHash],
+    async (built, r) => measureModelDir(path.join(r.out, 'students', 'finetune'), testSource(built)));
+  const student = await book.run({ id: 'heldout', file: HELDOUT_FILE }, [teacher.hash, dataHash], async (built, r) => {
+    const { model } = await loadModel(r.student);
+    try {
+      if (!(model instanceof BertModel)) throw new Error(`heldout: the student must be a BERT model, got ${model.name}`);
+      const validation = built.datasets['validation-all']?.source;
+      if (!validation) throw new Error(`${HELDOUT_FILE}: needs a dataset 'validation-all' (every class) to choose the bias on`);
+      const transfer = built.datasets.train.examples ?? [];
+      const transferCounts = Object.fromEntries(SPAM_GROUPS.map((g, c) => [g, transfer.filter((e) => e.label === c).length]));
+      return { ...biasRaise(model, { validation, test: testSource(built) }, heldout, biasGrid, SPEED_BATCH), transferCounts };
+    } finally {
+      model.dispose();
+    }
+  });
+  return {
+    heldout, classes: SPAM_GROUPS, teacher: teacher.measured.test, ...student.measured,
+    stages: [...teacher.run.stages.map((s) => ({ ...s, name: `${HELDOUT_TEACHER_RUN.id}/${s.name}` })), ...student.run.stages],
+  };
 }

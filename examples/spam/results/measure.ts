@@ -1,9 +1,10 @@
 // What the final table measures of a model: test metrics (per class too), parameters, inference speed.
 import * as tf from '@tensorflow/tfjs-core';
 import { classificationMetrics, disposeBatch, type BatchSource, type Feature, type Teacher } from '@distillery/core';
-import { measureThroughput } from '@distillery/cli';
+import { loadModel, measureThroughput, type BuiltPipeline } from '@distillery/cli';
 import { spamAssassin, textBatchSource } from '@distillery/data';
 import { BertModel, BiLstmClassifier, bertUncasedTokenizerJson, Tokenizer } from '@distillery/models';
+import type { ModelResult } from './types.js';
 
 const LOGITS: ReadonlySet<Feature> = new Set(['logits']);
 
@@ -101,6 +102,38 @@ export function countParameterSplit(model: BertModel | BiLstmClassifier): Parame
 /** Inference sequences per second over the source (the CLI's measureThroughput: forward to logits, after one warm-up batch). */
 export function sequencesPerSecond(model: Teacher, source: BatchSource, batchSize: number, batches?: number): number {
   return measureThroughput(model, source, batchSize, batches ?? Math.max(1, Math.ceil(source.size / batchSize)));
+}
+
+/** Inference speed is measured with this batch size for every model. */
+export const SPEED_BATCH = 32;
+
+/** The `test` dataset of a built experiment file: where the final table's numbers come from. */
+export function testSource(built: BuiltPipeline): BatchSource {
+  const test = built.datasets.test?.source;
+  if (!test) throw new Error(`${built.file}: has no 'test' dataset for the final table`);
+  return test;
+}
+
+/** A saved model (a student folder) on test data: name, parameters and metrics; speed is measured later (speedOf). */
+export async function measureModelDir(dir: string, test: BatchSource): Promise<ModelResult> {
+  const { model } = await loadModel(dir);
+  try {
+    const scored = scoreSource(model, test, SPEED_BATCH);
+    const classes = Math.max(...scored.logits.map((r) => r.length));
+    return { model: model.name, dir, parameters: countParameterSplit(model), test: metricsOfScored(scored, classes), sequencesPerSecond: Number.NaN };
+  } finally {
+    model.dispose();
+  }
+}
+
+/** Inference sequences per second of a saved model over `source`. */
+export async function speedOf(dir: string, source: BatchSource, batches?: number): Promise<number> {
+  const { model } = await loadModel(dir);
+  try {
+    return sequencesPerSecond(model, source, SPEED_BATCH, batches);
+  } finally {
+    model.dispose();
+  }
 }
 
 /** The test e-mails (the first `limit`), tokenized as the experiment files do: what every model's speed is measured on. */
