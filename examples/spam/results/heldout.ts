@@ -115,7 +115,7 @@ export async function runHeldout(book: RunBook, { runDir, heldout, teacherHash, 
       const transferCounts = Object.fromEntries(SPAM_GROUPS.map((g, c) => [g, transfer.filter((e) => e.label === c).length]));
       return { ...biasRaise(model, { validation, test: testSource(built) }, heldout, biasGrid, SPEED_BATCH), transferCounts };
     } finally {
-      model.dispose();
+      model.dispose?.();
     }
   });
   return {

@@ -23,13 +23,12 @@ function table(head: string[], rows: string[][], align: ('l' | 'r')[]): string {
 
 function header(data: ResultsData): string {
   const { meta } = data;
-  const few = data.methods.find((m) => m.regime === '5pct' && m.labelled)?.labelled;
+  const few = data.methods.find((m) => m.regime === '5pct' && m.labelled && !m.baseline)?.labelled;
   const all = data.methods.find((m) => m.regime === 'all' && m.labelled)?.labelled;
   const labels = [all && `all labels: ${int(all.count)}`, few && `5 %: ${int(few.count)} of ${int(few.total)} (stratified, seed 1)`]
     .filter(Boolean).join('; ');
-  const hiding = meta.partialLabels === 'data'
-    ? 'hidden by @distillery/data (label −100; hard-label terms average over labelled rows)'
-    : 'emulated by the runner until @distillery/data hides labels itself: batches are wholly labelled or unlabelled (see results/regime.ts)';
+  const hiding = 'the others hidden by @distillery/data (label −100; hard-label terms average over labelled rows); ' +
+    'the from-scratch student trains on the labelled e-mails alone';
   return table(['', ''], [
     ['mode', `${meta.mode}${meta.mode === 'full' ? ' (the experiment files as written)' : ' (every file shrunk: see results/profile.ts)'}`],
     ['command', `\`${meta.command}\``],

@@ -120,9 +120,9 @@ export async function measureModelDir(dir: string, test: BatchSource): Promise<M
   try {
     const scored = scoreSource(model, test, SPEED_BATCH);
     const classes = Math.max(...scored.logits.map((r) => r.length));
-    return { model: model.name, dir, parameters: countParameterSplit(model), test: metricsOfScored(scored, classes), sequencesPerSecond: Number.NaN };
+    return { model: model.name, dir, parameters: countParameterSplit(model as BertModel | BiLstmClassifier), test: metricsOfScored(scored, classes), sequencesPerSecond: Number.NaN };
   } finally {
-    model.dispose();
+    model.dispose?.();
   }
 }
 
@@ -132,7 +132,7 @@ export async function speedOf(dir: string, source: BatchSource, batches?: number
   try {
     return sequencesPerSecond(model, source, SPEED_BATCH, batches);
   } finally {
-    model.dispose();
+    model.dispose?.();
   }
 }
 

@@ -23,16 +23,17 @@ export const LABEL_SEED = 1;
 export const TRANSFER_DATASET = 'train';
 
 /**
- * The dataset definition with the regime applied.
- *
- * >>> PARTIAL-LABELS KEY: written before @distillery/data's partial-label option was merged; its exact
- * >>> name and shape may differ. Adjust here (and only here) after the merge, then delete
- * >>> internals/partial-labels-fallback.ts and its use in run-experiment.ts.
+ * The dataset definition with the regime applied: @distillery/data's `keepLabels` hides the other labels
+ * (-100), or, with `drop`, leaves the unlabelled rows out (a student with no teacher learns nothing from them).
  */
-export function withRegime(def: Record<string, unknown>, regime: Regime): Record<string, unknown> {
+export function withRegime(def: Record<string, unknown>, regime: Regime, { drop = false } = {}): Record<string, unknown> {
   if (regime.fraction >= 1) return def;
-  return { ...def, keepLabels: { fraction: regime.fraction, seed: LABEL_SEED } };
+  return { ...def, keepLabels: { fraction: regime.fraction, seed: LABEL_SEED, ...(drop ? { others: 'drop' } : {}) } };
 }
+
+/** Whether no stage of the file has a teacher: then only the labelled rows can teach it (the from-scratch baseline). */
+const teacherless = (raw: Record<string, any>) =>
+  Array.isArray(raw.stages) && raw.stages.every((s: Record<string, unknown>) => s?.name !== undefined && s.teacher === undefined);
 
 /** The raw pipeline config (as parsed from YAML) with the regime applied to its transfer set. */
 export function applyRegime(raw: Record<string, any>, regime: Regime, file: string): Record<string, any> {
@@ -41,5 +42,5 @@ export function applyRegime(raw: Record<string, any>, regime: Regime, file: stri
   if (!def || typeof def !== 'object') {
     throw new Error(`${file}: the label regime '${regime.id}' needs a dataset 'data.${TRANSFER_DATASET}' (the transfer set)`);
   }
-  return { ...raw, data: { ...raw.data, [TRANSFER_DATASET]: withRegime(def, regime) } };
+  return { ...raw, data: { ...raw.data, [TRANSFER_DATASET]: withRegime(def, regime, { drop: teacherless(raw) }) } };
 }

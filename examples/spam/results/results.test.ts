@@ -14,13 +14,12 @@ import { renderMarkdown } from './markdown.js';
 import { metricsOf, scoreSource, type Metrics } from './measure.js';
 import { EXPERIMENT_IDS, GENERAL_RUNS, HELDOUT_FILE, HELDOUT_TEACHER_RUN, METHODS, TEACHER_RUN, TEMPERATURE_FILE } from './plan.js';
 import { applyProfile, FULL, MICRO, retarget } from './profile.js';
-import { applyRegime, FEW_LABELS, LABEL_SEED } from './regime.js';
+import { ALL_LABELS, applyRegime, FEW_LABELS, LABEL_SEED, TRANSFER_DATASET } from './regime.js';
 import { runConfig } from './run-experiment.js';
 import { runResults } from './runner.js';
 import { tableRows, verdicts } from './table.js';
 import type { ResultsData } from './types.js';
 import { writeResults } from './write.js';
-import { emulatePartialLabels, keptLabelRows } from './internals/partial-labels-fallback.js';
 
 const EXPERIMENTS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'experiments');
 const readRaw = (file: string) => parse(readFileSync(path.join(EXPERIMENTS, file), 'utf8')) as Record<string, any>;
@@ -43,7 +42,7 @@ function fakeResults(): ResultsData {
     meta: {
       mode: 'full', command: 'npm run results', date: '2025-01-01T00:00:00.000Z',
       machine: { cpu: 'Test CPU', cores: 2, memoryGiB: 8, platform: 'linux x64', node: 'v20' },
-      backend: 'wasm', seed: 1, partialLabels: 'data', classes: ['ham', 'spam'],
+      backend: 'wasm', seed: 1, classes: ['ham', 'spam'],
       data: { train: 4623, validation: 577, test: 577, maxLength: 128 }, wallSeconds: 3725, cpuSeconds: 6000,
     },
     teacher: { result: model('bert(4x256)', 0.97, 100), stages: stages(['pretrain', 100], ['finetune', 50]) },
@@ -103,49 +102,12 @@ describe('held-out class bias', () => {
 });
 
 describe('label regimes', () => {
-  it('keeps a seeded, stratified share of the labels', () => {
-    const labels = [...Array(60).fill(0), ...Array(40).fill(1), undefined];
-    const kept = keptLabelRows(labels, 0.05, LABEL_SEED);
-    expect(kept.filter((i) => labels[i] === 0)).toHaveLength(3);
-    expect(kept.filter((i) => labels[i] === 1)).toHaveLength(2);
-    expect(kept).toEqual([...kept].sort((a, b) => a - b));
-    expect(keptLabelRows(labels, 0.05, LABEL_SEED)).toEqual(kept);
-    expect(keptLabelRows(labels, 0.05, LABEL_SEED + 1)).not.toEqual(kept);
-    expect(keptLabelRows(labels, 0.001, LABEL_SEED)).toHaveLength(2);  // at least one of each class
-  });
-
-  it('before partial labels exist, gives hard-label terms only the kept rows', () => {
-    const source = arraySource({ inputIds: Array.from({ length: 10 }, (_, i) => [1, i + 2]), labels: [0, 1, 0, 1, 0, 1, 0, 1, 0, 1] });
-    const kept = [1, 4, 7];
-    const stage = (use: string) => ({ name: use, student: { use: 'bert' }, losses: [{ use }], data: { train: source } }) as unknown as StageConfig;
-    const [hinton, supervised, other] = [stage('hinton'), stage('supervised'), { ...stage('hinton'), data: { train: arraySource({ inputIds: [[1, 2]] }) } }];
-    const untouched = other.data.train;
-    emulatePartialLabels([hinton, supervised, other], source, kept);
-    expect(other.data.train).toBe(untouched);
-    const tensors = tf.memory().numTensors;
-    const batches = hinton.data.train.epochBatches!(0, 42, 2);
-    expect(batches.flat().sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
-    for (const indices of batches) {
-      const labelled = indices.every((i) => kept.includes(i));
-      expect(labelled || indices.every((i) => !kept.includes(i))).toBe(true);
-      const batch = hinton.data.train.batch(indices);
-      expect(batch.labels !== undefined).toBe(labelled);
-      disposeBatch(batch);
-    }
-    const rows = supervised.data.train.batch([0, 1, 2, 3]);
-    expect(Array.from(rows.inputIds.dataSync())).toEqual([1, 3, 1, 6, 1, 9, 1, 3]);
-    disposeBatch(rows);
-    expect(supervised.data.train.size).toBe(10);
-    expect(tf.memory().numTensors).toBe(tensors);
-  });
-
-  it('adds the label option to the transfer set only', () => {
-    const raw = readRaw('hinton.yaml');
-    const few = applyRegime(raw, FEW_LABELS, 'hinton.yaml');
-    expect(few.data.train).toEqual({ ...raw.data.train, keepLabels: { fraction: 0.05, seed: 1 } });
-    expect(few.data.validation).toEqual(raw.data.validation);
-    expect(raw.data.train.keepLabels).toBeUndefined();
-    expect(() => applyRegime({ data: {} }, FEW_LABELS, 'x.yaml')).toThrow(/x\.yaml: the label regime '5pct' needs a dataset 'data\.train'/);
+  it('hide all but a seeded, stratified 5 % of the transfer set\'s labels; a teacherless file trains on the labelled rows alone', () => {
+    const hinton = applyRegime(readRaw('hinton.yaml'), FEW_LABELS, 'hinton.yaml');
+    expect(hinton.data[TRANSFER_DATASET].keepLabels).toEqual({ fraction: 0.05, seed: LABEL_SEED });
+    const baseline = applyRegime(readRaw('baseline.yaml'), FEW_LABELS, 'baseline.yaml');
+    expect(baseline.data[TRANSFER_DATASET].keepLabels).toEqual({ fraction: 0.05, seed: LABEL_SEED, others: 'drop' });
+    expect(applyRegime(readRaw('hinton.yaml'), ALL_LABELS, 'hinton.yaml')).toEqual(readRaw('hinton.yaml'));
   });
 });
 
@@ -186,10 +148,10 @@ describe('experiment files', () => {
 
   it('sets the temperature of a sweep run, and refuses a file without one', async () => {
     const spec = { id: 'temperature-T7', file: path.join(EXPERIMENTS, TEMPERATURE_FILE), runDir: '/tmp/r', profile: FULL, temperature: 7, seed: 5 };
-    const raw = await runConfig(spec, { partialLabels: true });
+    const raw = await runConfig(spec);
     expect(raw.stages[0].losses[0].options.temperature).toBe(7);
     expect([raw.seed, raw.output]).toEqual([5, '/tmp/r/temperature-T7']);
-    await expect(runConfig({ ...spec, file: path.join(EXPERIMENTS, 'baseline.yaml') }, { partialLabels: true }))
+    await expect(runConfig({ ...spec, file: path.join(EXPERIMENTS, 'baseline.yaml') }))
       .rejects.toThrow(/baseline\.yaml: stages\[0\]\.losses\[0\]\.options\.temperature is what the sweep sets/);
   });
 });
@@ -264,7 +226,11 @@ describe('the whole study at a micro size', () => {
       expect(Number(r[10])).toBeGreaterThan(0);
       expect(Number(r[3].replace(/,/g, ''))).toBeGreaterThan(Number(r[4].replace(/,/g, '')));  // a 30,522-word vocabulary dominates
     }
-    expect(data.methods.filter((m) => m.regime === '5pct').every((m) => m.labelled!.count < m.labelled!.total / 4)).toBe(true);
+    // 5 %: every method sees the same labelled rows; the from-scratch student has only those (others: drop).
+    const few = data.methods.filter((m) => m.regime === '5pct');
+    expect(new Set(few.map((m) => m.labelled!.count)).size).toBe(1);
+    expect(few.filter((m) => !m.baseline).every((m) => m.labelled!.count < m.labelled!.total / 4)).toBe(true);
+    expect(few.filter((m) => m.baseline).map((m) => m.labelled!.total)).toEqual([few[0].labelled!.count]);
     expect(data.temperature.map((t) => t.temperature)).toEqual([1, 4]);
     expect(data.heldout!.heldout).toBe('spam');
     expect(data.heldout!.transferCounts.spam).toBe(0);

@@ -8,8 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Logger } from '@distillery/core';
 import { countLabelled } from './measure.js';
 import { applyProfile, retarget, type Profile } from './profile.js';
-import { applyRegime, LABEL_SEED, TRANSFER_DATASET, type Regime } from './regime.js';
-import { emulatePartialLabels, keptLabelRows } from './internals/partial-labels-fallback.js';
+import { applyRegime, TRANSFER_DATASET, type Regime } from './regime.js';
 
 /** One run of an experiment file. */
 export interface RunSpec {
@@ -52,10 +51,10 @@ export interface ExperimentRun {
 }
 
 /** The raw config of a run: the file's YAML with run folder, profile, regime and temperature applied. */
-export async function runConfig(spec: RunSpec, { partialLabels }: { partialLabels: boolean }): Promise<Record<string, any>> {
+export async function runConfig(spec: RunSpec): Promise<Record<string, any>> {
   let raw = parse(await fs.readFile(spec.file, 'utf8')) as Record<string, any>;
   raw = applyProfile(retarget(raw, spec.runDir), spec.profile);
-  if (spec.regime && partialLabels) raw = applyRegime(raw, spec.regime, spec.file);
+  if (spec.regime) raw = applyRegime(raw, spec.regime, spec.file);
   if (spec.temperature !== undefined) {
     const loss = raw.stages?.[0]?.losses?.[0];
     if (!loss?.options || loss.options.temperature === undefined) {
@@ -69,46 +68,16 @@ export async function runConfig(spec: RunSpec, { partialLabels }: { partialLabel
 /** A short, stable hash of a config object. */
 export const hashConfig = (raw: unknown): string => createHash('sha256').update(JSON.stringify(raw)).digest('hex').slice(0, 16);
 
-let partialLabelsSupport: boolean | undefined;
-
-/**
- * Whether the pipeline schema knows the regime's dataset option (the partial-labels work merged);
- * otherwise runs emulate it (internals/partial-labels-fallback.ts).
- */
-export function partialLabelsSupported(): boolean {
-  if (partialLabelsSupport === undefined) {
-    const probe = applyRegime({ data: { [TRANSFER_DATASET]: { type: 'spam-assassin', tokenizer: 'bert-base-uncased' } } },
-      { id: 'probe', label: 'probe', fraction: 0.5 }, 'probe');
-    try {
-      parsePipelineConfig({ ...probe, stages: [{ name: 's', student: { type: 'bert', config: {} }, losses: [{ use: 'supervised' }],
-        data: { train: TRANSFER_DATASET } }] }, { baseDir: process.cwd() });
-      partialLabelsSupport = true;
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      partialLabelsSupport = false;
-    }
-  }
-  return partialLabelsSupport;
-}
-
 /** Loads, builds and runs one experiment file; the run folder gets the CLI's metrics.jsonl and report.html. */
 export async function runExperiment(spec: RunSpec, { logger, progress, command }: { logger: Logger; progress?: Progress; command?: string }):
 Promise<{ run: ExperimentRun; built: BuiltPipeline }> {
-  const partialLabels = partialLabelsSupported();
-  const raw = await runConfig(spec, { partialLabels });
+  const raw = await runConfig(spec);
   const config = parsePipelineConfig(raw, { baseDir: path.dirname(spec.file), file: spec.file });
   const built = await buildPipeline(config, { logger, file: spec.file });
   const transfer = built.datasets[TRANSFER_DATASET];
   let labelled: ExperimentRun['labelled'];
   if (spec.regime && transfer) {
-    const labels = (transfer.examples ?? []).map((e) => e.label as number | undefined);
-    if (spec.regime.fraction < 1 && !partialLabels) {
-      const kept = keptLabelRows(labels, spec.regime.fraction, LABEL_SEED);
-      emulatePartialLabels(built.stages, transfer.source, kept);
-      labelled = { count: kept.length, total: labels.length };
-    } else {
-      labelled = { count: countLabelled(transfer.source), total: transfer.source.size };
-    }
+    labelled = { count: countLabelled(transfer.source), total: transfer.source.size };
   }
   const out = path.join(spec.runDir, spec.id);
   const timings: StageTiming[] = [];

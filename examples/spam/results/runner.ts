@@ -4,12 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Progress } from '@distillery/cli';
 import { selectBackend, silentLogger, type Logger } from '@distillery/core';
+import { nativeKernels } from '@distillery/backend-native';
 import { runHeldout } from './heldout.js';
 import { measureModelDir, SPEED_BATCH, speedOf, speedSource, testSource } from './measure.js';
 import { EXPERIMENT_IDS, GENERAL_RUNS, METHODS, TEACHER_RUN, TEMPERATURE_FILE } from './plan.js';
 import type { Profile } from './profile.js';
 import { FEW_LABELS, REGIMES } from './regime.js';
-import { partialLabelsSupported, type StageTiming } from './run-experiment.js';
+import type { StageTiming } from './run-experiment.js';
 import { RunBook, type Done } from './internals/run-book.js';
 import { SPAM_GROUPS, type SpamGroup } from './internals/spam-groups.js';
 import type { MethodOutcome, ModelResult, ResultsData, TemperatureOutcome } from './types.js';
@@ -48,16 +49,16 @@ export async function runResults(options: RunnerOptions): Promise<ResultsData> {
   if (!SPAM_GROUPS.includes(heldout)) throw new Error(`unknown held-out class '${heldout}'; known: ${SPAM_GROUPS.join(', ')}`);
   const started = Date.now();
   const cpuAtStart = process.cpuUsage();
-  const choice = await selectBackend('auto', logger);
-  const backend = `${choice.backend}${choice.nativeKernels.length ? ` + @distillery/backend-native kernels (${choice.nativeKernels.length} ops)` : ''}`;
-  const partialLabels = partialLabelsSupported();
+  const choice = await selectBackend('auto', { logger, extensions: [nativeKernels()] });
+  const replaced = choice.extensions.reduce((n, e) => n + e.replaced.length, 0);
+  const backend = `${choice.backend}${replaced ? ` + @distillery/backend-native kernels (${replaced} ops)` : ''}`;
   await fs.mkdir(runDir, { recursive: true });
 
   const methods = METHODS.filter((m) => only.has(m.key));
   const general = GENERAL_RUNS.filter((g) => methods.some((m) => m.shared?.includes(g.id)));
   const total = 1 + general.length + methods.length * REGIMES.length + (only.has('temperature') ? profile.temperatures.length : 0) +
     (only.has('heldout') ? 2 : 0);
-  const book = new RunBook({ ...options, resume: options.resume ?? false, partialLabels, logger, total });
+  const book = new RunBook({ ...options, resume: options.resume ?? false, logger, total });
 
   // The teacher, then the general distillation each selected method starts from.
   const teacher = await book.run({ id: TEACHER_RUN.id, file: TEACHER_RUN.file }, [], async (built, r) => {
@@ -114,7 +115,7 @@ export async function runResults(options: RunnerOptions): Promise<ResultsData> {
       mode: profile.name, command, date: new Date(started).toISOString(),
       machine: { cpu: cpus[0]?.model.trim() ?? 'unknown', cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30),
         platform: `${os.platform()} ${os.arch()}`, node: process.version },
-      backend, seed: teacher.measured.seed, partialLabels: partialLabels ? 'data' : 'emulated', classes: ['ham', 'spam'],
+      backend, seed: teacher.measured.seed, classes: ['ham', 'spam'],
       data: teacher.measured.data, wallSeconds: (Date.now() - started) / 1000, cpuSeconds: cpuOf(process.cpuUsage(cpuAtStart)),
     },
     teacher: { result: teacherResult, stages: teacher.run.stages },

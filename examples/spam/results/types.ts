@@ -47,8 +47,6 @@ export interface ResultsMeta {
   /** e.g. 'wasm + @distillery/backend-native kernels (27 ops)'. */
   backend: string;
   seed: number;
-  /** 'data' when @distillery/data hides the labels; 'emulated' before that option existed (see regime.ts). */
-  partialLabels: 'data' | 'emulated';
   /** Class names of the binary task, by id. */
   classes: string[];
   /** E-mails per split as the runs used them. */

@@ -1,7 +1,7 @@
 // Writes a results run's files: RESULTS.md, results.html (beside it) and results.json (the run folder).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '@distillery/core';
+import { writeFileAtomic } from '@distillery/core/kit';
 import { renderHtml } from './html.js';
 import { renderMarkdown } from './markdown.js';
 import type { ResultsData } from './types.js';

@@ -21,7 +21,6 @@ export interface RunBookOptions {
   profile: Profile;
   seed?: number;
   resume: boolean;
-  partialLabels: boolean;
   command: string;
   logger: Logger;
   progress?: () => Progress;
@@ -38,9 +37,9 @@ export class RunBook {
   /** Runs one experiment file (or reuses its earlier outcome with --resume) and measures what it left. */
   async run<M>(spec: Omit<RunSpec, 'runDir' | 'profile' | 'seed'>, deps: string[],
     measure: (built: BuiltPipeline, run: ExperimentRun) => Promise<M>): Promise<Done<M>> {
-    const { experimentsDir, runDir, profile, seed, resume, partialLabels, command, logger } = this.options;
+    const { experimentsDir, runDir, profile, seed, resume, command, logger } = this.options;
     const full: RunSpec = { ...spec, file: path.join(experimentsDir, spec.file), runDir, profile, ...(seed === undefined ? {} : { seed }) };
-    const hash = hashConfig({ raw: await runConfig(full, { partialLabels }), deps });
+    const hash = hashConfig({ raw: await runConfig(full), deps });
     const saved = path.join(runDir, spec.id, 'outcome.json');
     const tag = `[${++this.count}/${this.options.total}] ${spec.id}`;
     if (resume && existsSync(saved)) {

@@ -58,6 +58,17 @@ describe('datasets: limit, stratify and keepLabels', () => {
     expect(count(byFileSeed, -100)).toBe(90);
   });
 
+  it("keepLabels with others: 'drop' leaves the hidden rows out: the same kept rows, and nothing else", async () => {
+    const logger = memoryLogger();
+    const hide = { ...synthetic, limit: 100, keepLabels: { fraction: 0.1, seed: 1 } } as DatasetDef;
+    const kept = (await labelsOf(hide)).filter((l) => l !== -100);
+    const drop = { ...synthetic, limit: 100, keepLabels: { fraction: 0.1, seed: 1, others: 'drop' } } as DatasetDef;
+    const data = await loadDataset('train', drop, 42, new TokenizerCache(), logger);
+    expect(data.source.size).toBe(10);
+    expect(await labelsOf(drop)).toEqual(kept);
+    expect(logger.lines[0]).toMatch(/^data 'train': 10 of 100 rows keep their label .*; the 90 others are left out \(others: drop\)$/);
+  });
+
   it('a text file: keepLabels after limit, hiddenLabels for null labels, and the log line for each', async () => {
     const rows = Array.from({ length: 40 }, (_, i) => JSON.stringify({ text: `text ${i}`, label: i % 4 === 0 ? 'spam' : 'ham' }));
     const file = tmp.write('mail.jsonl', rows.join('\n'));

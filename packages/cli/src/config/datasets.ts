@@ -74,9 +74,11 @@ function selectRows<T extends { label?: number }>(rows: T[], def: DatasetDef, op
   let out = limit === undefined ? rows : sampleExamples(rows, { limit, seed: opts.seed, stratify: stratify ?? false });
   if (keep) {
     try {
-      const kept = keepLabels(out, { ...keep, seed: keep.seed ?? opts.seed, stratify: keep.stratify ?? !opts.regression });
-      out = kept.examples;
-      opts.logger.info(`data '${opts.name}': ${describeKeptLabels(kept.report, opts.labels)}`);
+      const { others = 'hide', ...draw } = keep;
+      const kept = keepLabels(out, { ...draw, seed: draw.seed ?? opts.seed, stratify: draw.stratify ?? !opts.regression });
+      out = others === 'drop' ? kept.examples.filter((r) => r.label !== HIDDEN_LABEL) : kept.examples;
+      opts.logger.info(`data '${opts.name}': ${describeKeptLabels(kept.report, opts.labels)}` +
+        `${others === 'drop' ? `; the ${(kept.examples.length - out.length).toLocaleString('en-US')} others are left out (others: drop)` : ''}`);
     } catch (error) {
       throw fromPluginError(error, `${at}.keepLabels`, keep as Record<string, unknown>);
     }

@@ -97,6 +97,8 @@ const keepLabels = z.strictObject({
   count: z.int().min(0).optional(),
   seed: z.int().optional(),
   stratify: z.boolean().optional(),
+  /** 'hide' (default): the other rows stay, label -100 (soft terms use them); 'drop': they are left out. */
+  others: z.enum(['hide', 'drop']).optional(),
 }).refine((v) => (v.fraction === undefined) !== (v.count === undefined), {
   message: "give 'fraction' (a share of the labelled rows, in [0, 1]) or 'count' (a number of rows), one of the two",
 });

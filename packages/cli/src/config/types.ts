@@ -99,6 +99,8 @@ export interface KeepLabelsDef {
   seed?: number;
   /** Keep the class shares. @default true (false for regression) */
   stratify?: boolean;
+  /** The rows whose label is hidden: kept with label -100 ('hide', for soft targets) or left out ('drop'). @default 'hide' */
+  others?: 'hide' | 'drop';
 }
 
 /** Fields of the datasets that can be labelled. */
