@@ -87,7 +87,8 @@ export const bertStudent = defineStudentPlugin({
   load: loadBertFolder,
   async create(options, env) {
     const model = await build(options, env, "student plugin 'bert'");
-    env.logger.info(`student ${model.name}: ${model.parameterCount()} parameters`);
+    // Without a stage teacher the model is trained on labels (e.g. the teacher's own fine-tuning), not taught.
+    env.logger.info(`${env.teacher ? 'student' : 'model'} ${model.name}: ${model.parameterCount().toLocaleString('en-US')} parameters`);
     return model;
   },
 });
