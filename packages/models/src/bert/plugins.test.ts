@@ -81,8 +81,8 @@ describe("the 'bert' student plugin's log line", () => {
     const lines: string[] = [];
     const logger = { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) };
     const config = { vocab_size: 20, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 16, max_position_embeddings: 8 };
-    const alone = await bertStudent.create({ config }, { seed: 1, logger });
-    const taught = await bertStudent.create({ config }, { seed: 1, logger, teacher: alone.asTeacher() });
+    const alone = await bertStudent.create({ config }, { seed: 1, logger }) as BertModel;
+    const taught = await bertStudent.create({ config }, { seed: 1, logger, teacher: alone.asTeacher() }) as BertModel;
     expect(lines).toEqual([
       `model ${alone.name}: ${alone.parameterCount().toLocaleString('en-US')} parameters`,
       `student ${taught.name}: ${taught.parameterCount().toLocaleString('en-US')} parameters`,
