@@ -42,5 +42,12 @@ export function applyRegime(raw: Record<string, any>, regime: Regime, file: stri
   if (!def || typeof def !== 'object') {
     throw new Error(`${file}: the label regime '${regime.id}' needs a dataset 'data.${TRANSFER_DATASET}' (the transfer set)`);
   }
-  return { ...raw, data: { ...raw.data, [TRANSFER_DATASET]: withRegime(def, regime, { drop: teacherless(raw) }) } };
+  const drop = teacherless(raw);
+  const data = { ...raw.data, [TRANSFER_DATASET]: withRegime(def, regime, { drop }) };
+  if (!drop) return { ...raw, data };
+  // Trained on the labelled rows alone, the student gets as many steps as with all the labels (epochs ÷ fraction);
+  // its best epoch is still chosen on validation.
+  const stages = raw.stages.map((s: Record<string, any>) =>
+    (s.maxSteps === undefined ? { ...s, epochs: Math.ceil((s.epochs ?? 1) / regime.fraction) } : s));
+  return { ...raw, data, stages };
 }

@@ -107,6 +107,9 @@ describe('label regimes', () => {
     expect(hinton.data[TRANSFER_DATASET].keepLabels).toEqual({ fraction: 0.05, seed: LABEL_SEED });
     const baseline = applyRegime(readRaw('baseline.yaml'), FEW_LABELS, 'baseline.yaml');
     expect(baseline.data[TRANSFER_DATASET].keepLabels).toEqual({ fraction: 0.05, seed: LABEL_SEED, others: 'drop' });
+    // As many steps as with all the labels: 20× the epochs over a twentieth of the rows.
+    expect(baseline.stages.map((s: any) => s.epochs)).toEqual(readRaw('baseline.yaml').stages.map((s: any) => s.epochs * 20));
+    expect(hinton.stages).toEqual(readRaw('hinton.yaml').stages);
     expect(applyRegime(readRaw('hinton.yaml'), ALL_LABELS, 'hinton.yaml')).toEqual(readRaw('hinton.yaml'));
   });
 });
