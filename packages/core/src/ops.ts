@@ -106,3 +106,18 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor
   if (b) y = tf.add(y, b);
   return x.rank === 2 ? y : tf.reshape(y, [...x.shape.slice(0, -1), w.shape[1]]);
 }
+
+/**
+ * The masked tokens of a batch's mlmLabels [B, S]: their row-major flat indices (example · S + position) and
+ * labels, in the order of the `mlmMaskedLogits` feature's rows. Reads the labels (a dataSync).
+ */
+export function maskedTokens(mlmLabels: tf.Tensor): { positions: Int32Array; labels: Int32Array } {
+  const ids = mlmLabels.dataSync();
+  let n = 0;
+  for (let i = 0; i < ids.length; i++) if (ids[i] !== -100) n++;
+  const positions = new Int32Array(n), labels = new Int32Array(n);
+  for (let i = 0, k = 0; i < ids.length; i++) {
+    if (ids[i] !== -100) { positions[k] = i; labels[k++] = ids[i]!; }
+  }
+  return { positions, labels };
+}

@@ -6,6 +6,11 @@ export interface ModelOutputs {
   logits?: tf.Tensor;
   /** [B, S, V] masked-LM head output. */
   mlmLogits?: tf.Tensor;
+  /**
+   * [N, V] masked-LM head output at the masked positions only (batch.mlmLabels ≠ −100), row-major (example,
+   * then position); N may be 0. The head costs N/(B·S) of mlmLogits' (about 15 %).
+   */
+  mlmMaskedLogits?: tf.Tensor;
   /** [embeddings, layer1, ..., layerL], each [B, S, H]. */
   hidden?: tf.Tensor[];
   /** Per layer, pre-softmax scores including the additive mask, [B, A, S, S]; index 0 is layer 1. */
@@ -25,7 +30,7 @@ export type Feature = keyof ModelOutputs;
 
 /** Every feature name, in a fixed order. */
 export const ALL_FEATURES: readonly Feature[] = [
-  'logits', 'mlmLogits', 'hidden', 'attentionScores', 'attentionProbs', 'queries', 'keys', 'values',
+  'logits', 'mlmLogits', 'mlmMaskedLogits', 'hidden', 'attentionScores', 'attentionProbs', 'queries', 'keys', 'values',
 ];
 
 /** One batch of examples; all int32 except float regression labels. */

@@ -218,7 +218,39 @@ describe('distilbert-cosine values against a float64 reference (target mlm)', ()
     dispose();
     const noCe = distilbertCosineLoss({ alphaCe: 0 });
     expect([...noCe.teacherFeatures]).toEqual(['hidden']);
-    expect([...noCe.studentFeatures].sort()).toEqual(['hidden', 'mlmLogits']);
+    expect([...noCe.studentFeatures].sort()).toEqual(['hidden', 'mlmMaskedLogits']);
+  });
+
+  /** The rows of [B][S][V] at the masked tokens, row-major: what a model gives as mlmMaskedLogits. */
+  const maskedRows = (z: T3, l: Matrix): Matrix => z.flatMap((row, b) => row.filter((_, i) => l[b][i] !== -100));
+
+  it('only the masked rows of the MLM head are requested when no term needs every token, with the same values', () => {
+    expect([...distilbertCosineLoss({ restrictToMasked: true }).teacherFeatures].sort()).toEqual(['hidden', 'mlmMaskedLogits']);
+    expect([...distilbertCosineLoss({ restrictToMasked: true }).studentFeatures].sort()).toEqual(['hidden', 'mlmMaskedLogits']);
+    expect([...distilbertCosineLoss({}).studentFeatures].sort()).toEqual(['hidden', 'mlmLogits']);
+    const rowsT = maskedRows(zt, labels), rowsS = maskedRows(zs, labels);
+    expect(rowsS.length).toBeGreaterThan(0);
+    const a = build();
+    const full = run({ restrictToMasked: true }, a.ctx);
+    a.dispose();
+    const b = context({ hidden: th }, { hidden: sh }, mask, labels);
+    b.ctx.teacher.mlmMaskedLogits = tf.tensor2d(rowsT);
+    b.ctx.student.mlmMaskedLogits = tf.tensor2d(rowsS);
+    const rows = run({ restrictToMasked: true }, b.ctx);
+    b.dispose();
+    const masked = labels.map((row) => row.map((l) => (l === -100 ? 0 : 1)));
+    expectRel(rows.ce, refCe(zt, zs, masked, 2), 'ce');
+    expectRel(rows.mlm, refMlm(zs, labels), 'mlm');
+    for (const k of ['ce', 'mlm', 'cos', 'total']) expectRel(rows[k], full[k], k);
+  });
+
+  it('mlmMaskedLogits whose rows are not the batch\'s masked tokens are named with both counts', () => {
+    const b = context({ hidden: th }, { hidden: sh }, mask, labels);
+    const n = maskedRows(zs, labels).length;
+    b.ctx.student.mlmMaskedLogits = tf.zeros([n + 1, zs[0][0].length]);
+    expect(thrownWithoutLeaks(() => distilbertCosineLoss({ alphaCe: 0 }).compute(b.ctx)).message)
+      .toMatch(new RegExp(`student feature 'mlmMaskedLogits' \\[${n + 1}, \\d+\\] has ${n + 1} rows where the batch has ${n} masked tokens`));
+    b.dispose();
   });
 });
 
@@ -341,7 +373,7 @@ describe('distilbert-cosine errors', () => {
     expect(() => distilbertCosineLoss().compute(ctx)).toThrow(/distilbert-cosine: mlmLabels\[0\]\[2\] = 5 is neither −100 nor a token id of the 5-token vocabulary/);
     const wide = tf.tensor2d([[1, 2, 3, 4], [1, 2, 3, 4]], [2, 4], 'int32');
     expect(() => distilbertCosineLoss().compute({ ...ctx, batch: { ...ctx.batch, mlmLabels: wide } }))
-      .toThrow(/batch mlmLabels \[2, 4\] does not fit feature 'mlmLogits' \[2, 3, 5\]/);
+      .toThrow(/batch mlmLabels \[2, 4\] does not fit the batch's attentionMask \[2, 3\]/);
     tf.dispose(wide);
     dispose();
   });

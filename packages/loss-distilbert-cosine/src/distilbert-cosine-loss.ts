@@ -3,7 +3,7 @@ import {
   defineLossPlugin, DistilleryError, parseOptions, type Batch, type DistillationLoss, type Feature, type LossResult,
   type ModelOutputs, type PluginEnv,
 } from '@distillery/core';
-import { assertRank, assertSameShape, requireFeature, requireLayer, shapeText } from '@distillery/core/kit';
+import { assertRank, assertSameShape, embeddingLookup, maskedTokens, requireFeature, requireLayer, shapeText } from '@distillery/core/kit';
 import * as z from 'zod';
 import { cosineDistance, maskedLmCrossEntropy, rowKl, selectedMean } from './terms.js';
 
@@ -63,49 +63,92 @@ export function distilbertCosineLoss(options: DistilbertCosineOptions = {}, env?
     throw fail(`the cos term needs equal hidden sizes, got teacher ${env.teacherInfo.hiddenSize} and student ` +
       `${env.studentInfo.hiddenSize} (DistilBERT initialises the student from the teacher's layers); or set alphaCos: 0`, 'shape');
   }
-  const logitsFeature: Feature = kind === 'mlm' ? 'mlmLogits' : 'logits';
+  // Only the masked rows of the MLM head when no term needs every token (the vocabulary projection is most of
+  // the step): the mlm term always, ce when restricted to the masked positions.
+  const fullCe = kind === 'mlm' && aCe > 0 && !restrictToMasked;
+  const studentLogits: Feature = kind === 'logits' ? 'logits' : fullCe ? 'mlmLogits' : 'mlmMaskedLogits';
+  const teacherLogits: Feature = kind === 'logits' ? 'logits' : fullCe ? 'mlmLogits' : 'mlmMaskedLogits';
   const features = (student: boolean) => new Set<Feature>([
-    ...(aCe > 0 || (student && aMlm > 0) ? [logitsFeature] : []), ...(aCos > 0 ? ['hidden' as const] : []),
+    ...(aCe > 0 || (student && aMlm > 0) ? [student ? studentLogits : teacherLogits] : []),
+    ...(aCos > 0 ? ['hidden' as const] : []),
   ]);
 
-  /** mlmLabels [B, S], checked against the logits and the vocabulary. */
-  const labelsOf = (batch: Batch, zs: tf.Tensor): tf.Tensor => {
+  /** The batch's masked tokens (flat positions and labels), its mlmLabels checked against the batch and the vocabulary. */
+  const maskedOf = (batch: Batch, vocab: number) => {
     const labels = batch.mlmLabels;
     if (!labels) {
       const why = aMlm > 0 ? `the mlm term (alphaMlm ${aMlm})` : 'restrictToMasked';
       throw fail(`the batch has no mlmLabels ([B, S], −100 where not masked), which ${why} needs; mask the ` +
         `inputs (DistilBERT masks 15 % of tokens)${aMlm > 0 ? ' or set alphaMlm: 0' : ''}`);
     }
-    if (labels.rank !== 2 || labels.shape[0] !== zs.shape[0] || labels.shape[1] !== zs.shape[1]) {
-      throw fail(`batch mlmLabels ${shapeText(labels.shape)} does not fit feature 'mlmLogits' ${shapeText(zs.shape)}`, 'shape');
+    const [b, s] = batch.attentionMask.shape;
+    if (labels.rank !== 2 || labels.shape[0] !== b || labels.shape[1] !== s) {
+      throw fail(`batch mlmLabels ${shapeText(labels.shape)} does not fit the batch's attentionMask ${shapeText([b, s])}`, 'shape');
     }
-    const vocab = zs.shape[2] as number;
-    const ids = labels.dataSync();
-    const bad = ids.findIndex((id) => id !== -100 && !(Number.isInteger(id) && id >= 0 && id < vocab));
+    const masked = maskedTokens(labels);
+    const bad = masked.labels.findIndex((id) => !(id >= 0 && id < vocab));
     if (bad >= 0) {
-      throw fail(`mlmLabels[${Math.floor(bad / labels.shape[1]!)}][${bad % labels.shape[1]!}] = ${ids[bad]} is neither ` +
+      const at = masked.positions[bad]!;
+      throw fail(`mlmLabels[${Math.floor(at / s)}][${at % s}] = ${masked.labels[bad]} is neither ` +
         `−100 nor a token id of the ${vocab}-token vocabulary`, 'shape');
     }
-    return labels;
+    return masked;
   };
 
-  const logitsOf = (teacher: ModelOutputs, student: ModelOutputs, batch: Batch) => {
-    const rank = kind === 'mlm' ? 3 : 2;
-    const zs = requireFeature(student[logitsFeature], { who: WHO, feature: logitsFeature, model: 'student' });
-    assertRank(zs, rank, { who: WHO, feature: logitsFeature, model: 'student' });
-    if (kind === 'mlm' && (zs.shape[0] !== batch.attentionMask.shape[0] || zs.shape[1] !== batch.attentionMask.shape[1])) {
-      throw fail(`feature 'mlmLogits' ${shapeText(zs.shape)} does not fit the batch's attentionMask ` +
+  /** A model's MLM logits [B, S, V], checked against the batch. */
+  const fullLogits = (out: ModelOutputs, batch: Batch, model: 'teacher' | 'student') => {
+    const z = requireFeature(out.mlmLogits, { who: WHO, feature: 'mlmLogits', model });
+    assertRank(z, 3, { who: WHO, feature: 'mlmLogits', model });
+    if (z.shape[0] !== batch.attentionMask.shape[0] || z.shape[1] !== batch.attentionMask.shape[1]) {
+      throw fail(`feature 'mlmLogits' ${shapeText(z.shape)} does not fit the batch's attentionMask ` +
         `${shapeText(batch.attentionMask.shape)} (expected [B, S, V] and [B, S])`, 'shape');
     }
-    if (aCe === 0) return { zs };
-    const zt = requireFeature(teacher[logitsFeature], { who: WHO, feature: logitsFeature, model: 'teacher' });
-    assertRank(zt, rank, { who: WHO, feature: logitsFeature, model: 'teacher' });
-    assertSameShape(zt, zs, { who: WHO, feature: logitsFeature });
-    if (kind === 'logits' && zs.shape[1] === 1) {
+    return z;
+  };
+
+  /**
+   * A model's MLM logits at the masked positions, [N, V]: its mlmMaskedLogits, or the masked rows of its
+   * mlmLogits when it gave those (the same numbers).
+   */
+  const maskedLogits = (out: ModelOutputs, batch: Batch, model: 'teacher' | 'student', positions: Int32Array) => {
+    if (!out.mlmMaskedLogits && out.mlmLogits) {
+      const z = fullLogits(out, batch, model);
+      const [b, s, v] = z.shape as [number, number, number];
+      return embeddingLookup(tf.reshape(z, [b * s, v]) as tf.Tensor2D, tf.tensor1d(positions, 'int32'));
+    }
+    const z = requireFeature(out.mlmMaskedLogits, { who: WHO, feature: 'mlmMaskedLogits', model });
+    assertRank(z, 2, { who: WHO, feature: 'mlmMaskedLogits', model });
+    if (z.shape[0] !== positions.length) {
+      throw fail(`${model} feature 'mlmMaskedLogits' ${shapeText(z.shape)} has ${z.shape[0]} rows where the batch has ` +
+        `${positions.length} masked tokens (mlmLabels ≠ −100)`, 'shape');
+    }
+    return z;
+  };
+
+  /** The vocabulary size of a model's MLM output (full or masked rows). */
+  const vocabOf = (out: ModelOutputs, model: 'teacher' | 'student') => {
+    const z = out.mlmMaskedLogits ?? requireFeature(out.mlmLogits, { who: WHO, feature: studentLogits, model });
+    return z.shape[z.rank - 1] as number;
+  };
+
+  const classLogits = (teacher: ModelOutputs, student: ModelOutputs) => {
+    const zs = requireFeature(student.logits, { who: WHO, feature: 'logits', model: 'student' });
+    assertRank(zs, 2, { who: WHO, feature: 'logits', model: 'student' });
+    const zt = requireFeature(teacher.logits, { who: WHO, feature: 'logits', model: 'teacher' });
+    assertRank(zt, 2, { who: WHO, feature: 'logits', model: 'teacher' });
+    assertSameShape(zt, zs, { who: WHO, feature: 'logits' });
+    if (zs.shape[1] === 1) {
       throw fail(`feature 'logits' has shape ${shapeText(zs.shape)}, a one-output (regression) head, where a softmax ` +
         `over classes is meaningless; use 'hinton' with softLoss 'mse'`, 'shape');
     }
     return { zt, zs };
+  };
+
+  const checkVocab = (zt: tf.Tensor, zs: tf.Tensor, feature: Feature) => {
+    if (zt.shape[zt.rank - 1] !== zs.shape[zs.rank - 1]) {
+      throw fail(`feature '${feature}': teacher shape ${shapeText(zt.shape)} and student shape ${shapeText(zs.shape)} ` +
+        `differ in the vocabulary`, 'shape');
+    }
   };
 
   const hiddenOf = (teacher: ModelOutputs, student: ModelOutputs, batch: Batch, ti: number, si: number) => {
@@ -132,26 +175,49 @@ export function distilbertCosineLoss(options: DistilbertCosineOptions = {}, env?
     studentFeatures: features(true),
     variables: [],
     compute({ teacher, student, batch, teacherInfo, studentInfo }): LossResult {
-      const { zt, zs } = aCe > 0 || aMlm > 0 ? logitsOf(teacher, student, batch) : {};
-      const labels = zs && (aMlm > 0 || (aCe > 0 && restrictToMasked)) ? labelsOf(batch, zs) : undefined;
       const hidden = aCos > 0 ? hiddenOf(teacher, student, batch, teacherInfo.numLayers, studentInfo.numLayers) : undefined;
+      if (kind === 'logits') {
+        const { zt, zs } = classLogits(teacher, student);
+        return tf.tidy(() => {
+          const terms: Record<string, tf.Scalar> = {};
+          const weighted: tf.Scalar[] = [];
+          terms.ce = tf.mul(tf.mean(rowKl(zt, zs, T)), T * T) as tf.Scalar;
+          weighted.push(tf.mul(terms.ce, aCe) as tf.Scalar);
+          if (hidden) {
+            terms.cos = selectedMean(cosineDistance(hidden.hs, hidden.ht), tf.cast(batch.attentionMask, 'float32'));
+            weighted.push(tf.mul(terms.cos, aCos) as tf.Scalar);
+          }
+          return { total: tf.addN(weighted) as tf.Scalar, terms };
+        });
+      }
+      const needsLogits = aCe > 0 || aMlm > 0;
+      const zsFull = needsLogits && fullCe ? fullLogits(student, batch, 'student') : undefined;
+      const ztFull = aCe > 0 && fullCe ? fullLogits(teacher, batch, 'teacher') : undefined;
+      if (zsFull && ztFull) assertSameShape(ztFull, zsFull, { who: WHO, feature: 'mlmLogits' });
+      const masked = aMlm > 0 || (aCe > 0 && restrictToMasked) ? maskedOf(batch, vocabOf(student, 'student')) : undefined;
       return tf.tidy((): { total: tf.Scalar; terms: Record<string, tf.Scalar> } => {
-        const tokens = tf.cast(batch.attentionMask, 'float32');
         const terms: Record<string, tf.Scalar> = {};
         const weighted: tf.Scalar[] = [];
+        const zsMasked = masked ? maskedLogits(student, batch, 'student', masked.positions) : undefined;
+        const rows = Math.max(masked?.positions.length ?? 0, 1);
         if (aCe > 0) {
-          const kl = rowKl(zt!, zs!, T);
-          const rows = kind === 'logits' ? tf.mean(kl)
-            : selectedMean(kl, restrictToMasked ? tf.cast(tf.notEqual(labels!, -100), 'float32') : tokens);
-          terms.ce = tf.mul(rows, T * T) as tf.Scalar;
+          let ce: tf.Tensor;
+          if (zsFull && ztFull) {
+            ce = selectedMean(rowKl(ztFull, zsFull, T), tf.cast(batch.attentionMask, 'float32'));
+          } else {
+            const ztMasked = maskedLogits(teacher, batch, 'teacher', masked!.positions);
+            checkVocab(ztMasked, zsMasked!, 'mlmMaskedLogits');
+            ce = tf.div(tf.sum(rowKl(ztMasked, zsMasked!, T)), rows);
+          }
+          terms.ce = tf.mul(ce, T * T) as tf.Scalar;
           weighted.push(tf.mul(terms.ce, aCe) as tf.Scalar);
         }
         if (aMlm > 0) {
-          terms.mlm = maskedLmCrossEntropy(zs!, labels!);
+          terms.mlm = maskedLmCrossEntropy(zsMasked!, masked!.labels);
           weighted.push(tf.mul(terms.mlm, aMlm) as tf.Scalar);
         }
         if (hidden) {
-          terms.cos = selectedMean(cosineDistance(hidden.hs, hidden.ht), tokens);
+          terms.cos = selectedMean(cosineDistance(hidden.hs, hidden.ht), tf.cast(batch.attentionMask, 'float32'));
           weighted.push(tf.mul(terms.cos, aCos) as tf.Scalar);
         }
         return { total: tf.addN(weighted) as tf.Scalar, terms };

@@ -20,17 +20,15 @@ export function rowKl(zt: tf.Tensor, zs: tf.Tensor, temperature: number): tf.Ten
 }
 
 /**
- * Cross-entropy of logits [B, S, V] with labels [B, S] at the positions whose label is not −100, mean over those
- * positions (torch `CrossEntropyLoss(ignore_index=-100)`); 0 when the batch has no such position. The labels are
- * picked with a one-hot product rather than tf.gather, whose gradient is missing on wasm (DESIGN.md).
+ * Cross-entropy of the masked positions' logits [N, V] with their labels [N] (torch `CrossEntropyLoss` over the
+ * positions whose label is not −100), mean over the N positions; 0 when N is 0. The labels are picked with a
+ * one-hot product rather than tf.gather, whose gradient is missing on wasm (DESIGN.md).
  */
-export function maskedLmCrossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Scalar {
+export function maskedLmCrossEntropy(logits: tf.Tensor, labels: Int32Array): tf.Scalar {
   const vocab = logits.shape[logits.rank - 1] as number;
-  const ints = tf.cast(labels, 'int32');
-  const selected = tf.notEqual(ints, -100);
-  const ids = tf.where(selected, ints, tf.zerosLike(ints));
-  const picked = tf.sum(tf.mul(tf.oneHot(ids, vocab), tf.logSoftmax(logits)), -1);
-  return tf.neg(selectedMean(picked, tf.cast(selected, 'float32'))) as tf.Scalar;
+  if (labels.length === 0) return tf.mul(tf.sum(logits), 0) as tf.Scalar;
+  const picked = tf.sum(tf.mul(tf.oneHot(tf.tensor1d(labels, 'int32'), vocab), tf.logSoftmax(logits)));
+  return tf.neg(tf.div(picked, labels.length)) as tf.Scalar;
 }
 
 /** 1 − cos(h_s, h_t) per token over the last axis, as torch's `cosine_embedding_loss` with target +1: [B, S, H] → [B, S]. */

@@ -3,7 +3,7 @@
 // define*Plugin and the option schemas are at @distillery/core.
 import '../setup.js';
 
-export { embeddingLookup, hardLabelLoss, linear, matMul2d } from '../ops.js';
+export { embeddingLookup, hardLabelLoss, linear, maskedTokens, matMul2d } from '../ops.js';
 export { seededLinear } from '../seeded-linear.js';
 export type { SeededLinear } from '../seeded-linear.js';
 export { assertRank, assertSameShape, requireFeature, requireLayer, shapeText } from '../internals/checks.js';

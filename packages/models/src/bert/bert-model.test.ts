@@ -11,7 +11,8 @@ import { IDS, MASK, TINY, TYPES, expectClose, makeBatch, paramsOf, randomize } f
 
 beforeAll(async () => { await selectBackend('cpu', silentLogger); });
 
-const ALL = new Set<Feature>(ALL_FEATURES);
+/** Every feature a batch without mlmLabels can ask for. */
+const ALL = new Set<Feature>(ALL_FEATURES.filter((f) => f !== 'mlmMaskedLogits'));
 const PER_LAYER = ['attentionScores', 'attentionProbs', 'queries', 'keys', 'values'] as const;
 
 /** Compares every feature of `out` with the reference, shapes first. */
@@ -66,6 +67,50 @@ describe('BertModel forward', () => {
       model.dispose();
     });
   }
+
+  it('mlmMaskedLogits are the rows of mlmLogits at the masked tokens (row-major), with gradients like the reference', () => {
+    const model = new BertModel({ ...TINY, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0 }, { heads: ['mlm'] });
+    randomize(model, 5);
+    const batch = makeBatch();
+    // Masked: (0, 1), (0, 4), (2, 0), (2, 6); example 1 has none.
+    const labels = Array.from({ length: 3 }, () => new Array<number>(7).fill(-100));
+    labels[0][1] = 3; labels[0][4] = 9; labels[2][0] = 1; labels[2][6] = 40;
+    batch.mlmLabels = tf.tensor2d(labels, [3, 7], 'int32');
+    const ref = refBert(paramsOf(model), model.config, { inputIds: IDS, attentionMask: MASK, tokenTypeIds: TYPES });
+    const rows = [[0, 1], [0, 4], [2, 0], [2, 6]].map(([b, i]) => ref.mlmLogits[b][i]);
+    const out = model.forward(batch, new Set(['mlmMaskedLogits']));
+    expect(out.mlmMaskedLogits!.shape).toEqual([4, 50]);
+    expectClose(out.mlmMaskedLogits!.dataSync(), rows.flat(), 'mlmMaskedLogits');
+    tf.dispose(out as tf.TensorContainer);
+
+    const rng = new Rng(3);
+    const w = Array.from({ length: 4 * 50 }, () => rng.normal());
+    const { grads } = tf.variableGrads(() =>
+      tf.sum(tf.mul(model.forward(batch, new Set(['mlmMaskedLogits']), { training: true, seed: 1 }).mlmMaskedLogits!,
+        tf.tensor(w, [4, 50]))) as tf.Scalar, model.trainableVariables);
+    const params = paramsOf(model);
+    const refLoss = (p: RefParams) => {
+      const r = refBert(p, model.config, { inputIds: IDS, attentionMask: MASK, tokenTypeIds: TYPES });
+      return [[0, 1], [0, 4], [2, 0], [2, 6]].flatMap(([b, i]) => r.mlmLogits[b][i]).reduce((acc, x, k) => acc + x * w[k], 0);
+    };
+    const direction = new Map([...params].map(([n, p]) => [n, Array.from(p.data, () => rng.normal())]));
+    direction.get('bert.embeddings.word_embeddings.weight')!.fill(0, 0, 16);
+    const shifted = (eps: number): RefParams => new Map([...params].map(([n, p]) =>
+      [n, { shape: p.shape, data: Array.from(p.data, (x, i) => x + eps * direction.get(n)![i]) }]));
+    const numeric = (refLoss(shifted(1e-5)) - refLoss(shifted(-1e-5))) / 2e-5;
+    let analytic = 0;
+    for (const [name, v] of model.weights) {
+      const g = grads[v.name].dataSync(), dir = direction.get(name)!;
+      for (let i = 0; i < g.length; i++) analytic += g[i] * dir[i];
+    }
+    expect(Math.abs(analytic - numeric) / Math.abs(numeric)).toBeLessThan(1e-3);
+    tf.dispose(Object.values(grads));
+
+    const none = { ...batch, mlmLabels: undefined };
+    expect(() => model.forward(none, new Set(['mlmMaskedLogits']))).toThrow(/'mlmMaskedLogits' needs the batch's mlmLabels/);
+    disposeBatch(batch);
+    model.dispose();
+  });
 
   it('without tokenTypeIds uses segment 0 everywhere; a regression head has one output', () => {
     const model = new BertModel({ ...TINY, num_labels: 1 });

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ALL_FEATURES, DistilleryError } from '@distillery/core';
-import { Rng, embeddingLookup, linear, shapeText } from '@distillery/core/kit';
+import { Rng, embeddingLookup, linear, maskedTokens, shapeText } from '@distillery/core/kit';
 import type { Batch, ExportFormat, Feature, FolderFormat, ForwardOptions, ModelDetails, ModelInfo, ModelOutputs, Student, Teacher } from '@distillery/core';
 import { BERT_HF_FOLDER } from '../folder-formats.js';
 import { headsFromArchitectures, resolveBertConfig } from './config.js';
@@ -223,6 +223,15 @@ export class BertModel implements Student, ModelDetails {
     }
     if (features.size === 0) return {};
     const [B, S] = this.checkBatch(batch);
+    if (features.has('mlmMaskedLogits') && !batch.mlmLabels) {
+      throw new DistilleryError(`${this.name}: feature 'mlmMaskedLogits' needs the batch's mlmLabels ([B, S], −100 where ` +
+        `not masked), and the batch has none`, 'feature');
+    }
+    if (batch.mlmLabels && features.has('mlmMaskedLogits') &&
+        (batch.mlmLabels.shape[0] !== B || batch.mlmLabels.shape[1] !== S)) {
+      throw new DistilleryError(`${this.name}: batch mlmLabels ${shapeText(batch.mlmLabels.shape)} does not fit its ` +
+        `inputIds ${shapeText([B, S])}`, 'shape');
+    }
     const training = options.training ?? false;
     const seed = options.seed ?? (training ? this.fallbackDropout.nextUint32() : 0);
     const drop = new Dropout(training, seed);
@@ -275,13 +284,19 @@ export class BertModel implements Student, ModelDetails {
         const dropped = drop.apply(pooled, c.classifier_dropout ?? c.hidden_dropout_prob, 'classifier');
         out.logits = linear(dropped, w('classifier.weight'), b('classifier.bias'));
       }
-      if (features.has('mlmLogits')) {
-        const t = layerNorm(
-          activation(linear(x, w('cls.predictions.transform.dense.weight'), b('cls.predictions.transform.dense.bias')),
-            c.hidden_act),
-          b('cls.predictions.transform.LayerNorm.weight'), b('cls.predictions.transform.LayerNorm.bias'), c.layer_norm_eps);
-        const decoder = tf.transpose(w(WORDS)) as tf.Tensor2D;  // tied, [H, V]
-        out.mlmLogits = linear(t, decoder, b('cls.predictions.bias'));
+      if (features.has('mlmLogits') || features.has('mlmMaskedLogits')) {
+        const head = (h: tf.Tensor) => {
+          const t = layerNorm(
+            activation(linear(h, w('cls.predictions.transform.dense.weight'), b('cls.predictions.transform.dense.bias')),
+              c.hidden_act),
+            b('cls.predictions.transform.LayerNorm.weight'), b('cls.predictions.transform.LayerNorm.bias'), c.layer_norm_eps);
+          const decoder = tf.transpose(w(WORDS)) as tf.Tensor2D;  // tied, [H, V]
+          return linear(t, decoder, b('cls.predictions.bias'));
+        };
+        if (features.has('mlmLogits')) out.mlmLogits = head(x);
+        // Only the masked rows: the vocabulary projection is most of an MLM step's work.
+        if (features.has('mlmMaskedLogits')) out.mlmMaskedLogits = head(embeddingLookup(
+          tf.reshape(x, [B * S, H]) as tf.Tensor2D, tf.tensor1d(maskedTokens(batch.mlmLabels!).positions, 'int32')));
       }
       return out as tf.TensorContainer;
     }) as ModelOutputs;

@@ -21,11 +21,11 @@ export function bertInfo(config: BertConfig, heads: readonly BertHead[]): ModelI
   };
 }
 
-/** The features a BERT model with these heads emits: the encoder's, plus logits / mlmLogits per head. */
+/** The features a BERT model with these heads emits: the encoder's, plus logits / mlmLogits and mlmMaskedLogits per head. */
 export function bertEmits(heads: readonly BertHead[]): Set<Feature> {
   return new Set<Feature>([
     ...(heads.includes('classification') ? ['logits' as const] : []),
-    ...(heads.includes('mlm') ? ['mlmLogits' as const] : []),
+    ...(heads.includes('mlm') ? ['mlmLogits' as const, 'mlmMaskedLogits' as const] : []),
     ...ENCODER_FEATURES,
   ]);
 }
