@@ -134,7 +134,7 @@ th, td { border: 1px solid #ccc; padding: .25rem .5rem; } th { background: #f4f4
 <body>
 <h1>Distillation on SpamAssassin: results</h1>
 <p>${escapeHtml(m.mode)} mode · <code>${escapeHtml(m.command)}</code> · ${escapeHtml(m.date)} · ${escapeHtml(m.machine.cpu)}, ${m.machine.cores} cores ·
-${escapeHtml(m.backend)} · seed ${m.seed} · ${escapeHtml(formatDuration(m.wallSeconds))} in all. The same numbers, with notes, are in RESULTS.md.</p>
+${escapeHtml(m.backend)} · seed ${m.seed} · training ${escapeHtml(formatDuration(m.training.stageSeconds))} (every stage of ${m.training.runs} runs, summed). The same numbers, with notes, are in RESULTS.md.</p>
 <div class="chart"><canvas data-chart="f1" role="img" aria-label="macro-F1 by method and regime"></canvas></div>
 ${v.baselineF1 === undefined || !v.rows.length ? '' : failing.length
     ? `<p class="bad">With 5 % of the labels, not at least 1 point above the from-scratch student: ${escapeHtml(failing.join(', '))}.</p>`

@@ -39,7 +39,10 @@ function header(data: ResultsData): string {
     ['data', `SpamAssassin, the fixed split of @distillery/data: train ${int(meta.data.train)}, validation ${int(meta.data.validation)}, ` +
       `test ${int(meta.data.test)} e-mails, up to ${meta.data.maxLength} tokens`],
     ['labels of the transfer set', `${labels || '—'}; ${hiding}`],
-    ['wall time', `${formatDuration(meta.wallSeconds)} (CPU time ${formatDuration(meta.cpuSeconds)}, every thread)`],
+    ['training time', `${formatDuration(meta.training.stageSeconds)}: every stage of the ${meta.training.runs} runs, summed ` +
+      `(wall time of each stage, with its validation and checkpoints)`],
+    ['wall time of the command', `${formatDuration(meta.wallSeconds)} (CPU time ${formatDuration(meta.cpuSeconds)}, every thread)` +
+      (meta.training.reused ? `; ${meta.training.reused} of the ${meta.training.runs} runs reused from earlier invocations (--resume)` : '')],
   ], ['l', 'l']);
 }
 

@@ -43,7 +43,7 @@ function fakeResults(): ResultsData {
       mode: 'full', command: 'npm run results', date: '2025-01-01T00:00:00.000Z',
       machine: { cpu: 'Test CPU', cores: 2, memoryGiB: 8, platform: 'linux x64', node: 'v20' },
       backend: 'wasm', seed: 1, classes: ['ham', 'spam'],
-      data: { train: 4623, validation: 577, test: 577, maxLength: 128 }, wallSeconds: 3725, cpuSeconds: 6000,
+      data: { train: 4623, validation: 577, test: 577, maxLength: 128 }, wallSeconds: 3725, training: { stageSeconds: 3600, runs: 24, reused: 3 }, cpuSeconds: 6000,
     },
     teacher: { result: model('bert(4x256)', 0.97, 100), stages: stages(['pretrain', 100], ['finetune', 50]) },
     methods: [
@@ -145,7 +145,9 @@ describe('experiment files', () => {
     // A config holding only overrides keeps them as they are.
     expect(applyProfile(readRaw('heldout-teacher.yaml'), MICRO).models.teacher.config).toEqual({ num_labels: 3 });
     const quick = applyProfile(readRaw('teacher.yaml'), { ...FULL, name: 'quick', epochScale: 0.33, learningRateScale: 3 });
-    expect(quick.stages.map((s: any) => [s.epochs, s.optimizer.learningRate])).toEqual([[1, 3e-3], [3, 3e-3]]);
+    const written = readRaw('teacher.yaml').stages.map((s: any) => [s.epochs, s.optimizer.learningRate]);
+    expect(quick.stages.map((s: any) => [s.epochs, s.optimizer.learningRate]))
+      .toEqual(written.map(([e, lr]: number[]) => [Math.max(1, Math.ceil(e * 0.33)), lr * 3]));
     expect(applyProfile(readRaw('teacher.yaml'), FULL)).toEqual(readRaw('teacher.yaml'));
   });
 
@@ -182,7 +184,9 @@ describe('tables and charts', () => {
     const md = renderMarkdown(fakeResults());
     for (const line of ['| mode | full (the experiment files as written) |', '| command | `npm run results` |',
       '| machine | Test CPU, 2 cores, 8 GiB, linux x64, Node v20 |', '| seed | 1 (every experiment file) |',
-      '| wall time | 1:02:05 (CPU time 1:40:00, every thread) |']) expect(md).toContain(line);
+      '| training time | 1:00:00: every stage of the 24 runs, summed (wall time of each stage, with its validation and checkpoints) |',
+      '| wall time of the command | 1:02:05 (CPU time 1:40:00, every thread); 3 of the 24 runs reused from earlier invocations (--resume) |',
+    ]) expect(md).toContain(line);
     expect(md).toContain('| Hinton KD | 5 % labels | bert(2x128) | 3,906,816 | 400,000 | 0.9850 | 0.9750 | 0.9850 | 0.9650 | 100.5 % | 400.0 | 4.0× | student 1:00 | 1:00 |');
     expect(md).toContain('| TinyBERT | 5 % labels | bert(2x128) | 3,906,816 | 400,000 | 0.9600 | 0.9500 | 0.9600 | 0.9400 | 97.9 % | 400.0 | 4.0× | tinybert-general/general 0:30 · intermediate 0:20 · prediction 0:10 | 1:00 |');
     expect(md).toContain('| BERT-PKD (Skip) | 0.9050 | −6.50 | +0.50 | **no** | **no** |');
@@ -241,5 +245,12 @@ describe('the whole study at a micro size', () => {
     expect(readFileSync(written.html, 'utf8')).toContain('data-chart="temperature"');
     expect(JSON.parse(readFileSync(written.json, 'utf8')).methods).toHaveLength(METHODS.length * 2);
     for (const run of ['teacher', 'hinton-5pct', 'minilm-general', 'heldout']) expect(existsSync(path.join(runDir, run, 'report.html'))).toBe(true);
+    expect(data.meta.training.reused).toBe(0);
+    expect(data.meta.training.stageSeconds).toBeGreaterThan(0);
+
+    // --resume reuses every run, and the study's training time still counts all of them.
+    const again = await runResults({ profile: MICRO, experimentsDir: EXPERIMENTS, runDir, command: 'test', resume: true });
+    expect(again.meta.training).toEqual({ ...data.meta.training, reused: data.meta.training.runs });
+    expect(again.methods.map((m) => m.student.test)).toEqual(data.methods.map((m) => m.student.test));
   }, 300_000);
 });

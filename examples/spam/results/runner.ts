@@ -116,7 +116,7 @@ export async function runResults(options: RunnerOptions): Promise<ResultsData> {
       machine: { cpu: cpus[0]?.model.trim() ?? 'unknown', cores: cpus.length, memoryGiB: Math.round(os.totalmem() / 2 ** 30),
         platform: `${os.platform()} ${os.arch()}`, node: process.version },
       backend, seed: teacher.measured.seed, classes: ['ham', 'spam'],
-      data: teacher.measured.data, wallSeconds: (Date.now() - started) / 1000, cpuSeconds: cpuOf(process.cpuUsage(cpuAtStart)),
+      data: teacher.measured.data, wallSeconds: (Date.now() - started) / 1000, training: book.timing, cpuSeconds: cpuOf(process.cpuUsage(cpuAtStart)),
     },
     teacher: { result: teacherResult, stages: teacher.run.stages },
     methods: outcomes, temperature, ...(heldoutOutcome ? { heldout: heldoutOutcome } : {}),

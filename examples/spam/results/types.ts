@@ -51,7 +51,10 @@ export interface ResultsMeta {
   classes: string[];
   /** E-mails per split as the runs used them. */
   data: { train: number; validation: number; test: number; maxLength: number };
+  /** Wall time of this invocation (with --resume, the runs it reused took none). */
   wallSeconds: number;
+  /** Every run's stages, summed (each run once, reused ones included), and how many runs this invocation reused. */
+  training: { stageSeconds: number; runs: number; reused: number };
   /** CPU time of the process, every thread: compared with wallSeconds, how much of the machine the run had. */
   cpuSeconds: number;
 }

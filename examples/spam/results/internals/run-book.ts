@@ -31,6 +31,8 @@ export interface RunBookOptions {
 /** The runs of one study. */
 export class RunBook {
   private count = 0;
+  private readonly stageSeconds = new Map<string, number>();
+  private readonly reused = new Set<string>();
 
   constructor(private readonly options: RunBookOptions) {}
 
@@ -46,6 +48,7 @@ export class RunBook {
       const done = JSON.parse(await fs.readFile(saved, 'utf8')) as Done<M>;
       if (done.hash === hash) {
         logger.info(`${tag}: reused (${saved})`);
+        this.record(spec.id, done, true);
         return done;
       }
     }
@@ -55,6 +58,22 @@ export class RunBook {
     const done: Done<M> = { run, measured: await measure(built, run), hash };
     await fs.writeFile(saved, `${JSON.stringify(done, null, 2)}\n`);
     logger.info(`${tag}: done in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    this.record(spec.id, done, false);
     return done;
+  }
+
+  /**
+   * Wall time of every run's stages, summed over the runs of the study (each once), those reused from an
+   * earlier invocation included: the study's training time however many invocations made it.
+   */
+  get timing(): { stageSeconds: number; runs: number; reused: number } {
+    let stageSeconds = 0;
+    for (const s of this.stageSeconds.values()) stageSeconds += s;
+    return { stageSeconds, runs: this.stageSeconds.size, reused: this.reused.size };
+  }
+
+  private record(id: string, done: Done<unknown>, reused: boolean): void {
+    this.stageSeconds.set(id, done.run.stages.reduce((t, s) => t + s.seconds, 0));
+    if (reused) this.reused.add(id);
   }
 }

@@ -15,6 +15,8 @@ export const TINY = {
 export const IDS = [[2, 7, 9, 13, 4, 21, 3], [2, 33, 5, 8, 3, 0, 0], [2, 49, 3, 0, 0, 0, 0]];
 export const MASK = IDS.map((row, i) => row.map((_, j) => (j < [7, 5, 3][i] ? 1 : 0)));
 export const TYPES = [[0, 0, 0, 1, 1, 1, 1], [0, 0, 1, 1, 1, 0, 0], [0, 1, 1, 0, 0, 0, 0]];
+/** Masked-LM targets at four tokens (none in the third example), −100 elsewhere. */
+export const MLM_LABELS = [[-100, 3, -100, -100, 9, -100, -100], [11, -100, -100, 5, -100, -100, -100], [-100, -100, -100, -100, -100, -100, -100]];
 
 /** The fixture batch as tensors; the caller disposes it. */
 export function makeBatch(withTypes = true): Batch {
@@ -23,6 +25,7 @@ export function makeBatch(withTypes = true): Batch {
     attentionMask: tf.tensor2d(MASK, undefined, 'int32'),
     ...(withTypes ? { tokenTypeIds: tf.tensor2d(TYPES, undefined, 'int32') } : {}),
     labels: tf.tensor1d([0, 2, 1], 'int32'),
+    mlmLabels: tf.tensor2d(MLM_LABELS, undefined, 'int32'),
   };
 }
 

@@ -24,6 +24,8 @@ export interface RefOutputs {
   values: number[][][][][];
   logits?: number[][];
   mlmLogits?: number[][][];
+  /** The rows of mlmLogits where the batch's mlmLabels are not −100, row-major. */
+  mlmMaskedLogits?: number[][];
 }
 
 /**
@@ -64,7 +66,7 @@ function act(x: number, kind: string): number {
 
 /** Forward of BertModel (+ the heads whose weights `params` holds), eval mode, in float64. */
 export function refBert(params: RefParams, cfg: RefConfig, batch: {
-  inputIds: number[][]; attentionMask: number[][]; tokenTypeIds?: number[][];
+  inputIds: number[][]; attentionMask: number[][]; tokenTypeIds?: number[][]; mlmLabels?: number[][];
 }): RefOutputs {
   const H = cfg.hidden_size, A = cfg.num_attention_heads, d = H / A, I = cfg.intermediate_size;
   const get = (name: string) => {
@@ -168,6 +170,9 @@ export function refBert(params: RefParams, cfg: RefConfig, batch: {
         return s;
       });
     }));
+    if (batch.mlmLabels) {
+      out.mlmMaskedLogits = out.mlmLogits.flatMap((seq, b) => seq.filter((_, i) => batch.mlmLabels![b][i] !== -100));
+    }
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { ALL_FEATURES, disposeBatch, selectBackend, silentLogger } from '@distil
 import type { Feature } from '@distillery/core';
 import { BertModel } from './bert-model.js';
 import { flat, refBert } from './bert-reference.test.util.js';
-import { IDS, MASK, TINY, TYPES, expectClose, makeBatch, paramsOf, randomize } from './bert-fixtures.test.util.js';
+import { IDS, MASK, MLM_LABELS, TINY, TYPES, expectClose, makeBatch, paramsOf, randomize } from './bert-fixtures.test.util.js';
 
 // The bundled WebAssembly backend must run the model too (DESIGN: every test passes on the bundled backends).
 beforeAll(async () => { await selectBackend('wasm', silentLogger); });
@@ -16,7 +16,7 @@ describe('BertModel on the wasm backend', () => {
     randomize(model, 3);
     const batch = makeBatch();
     const out = model.forward(batch, new Set<Feature>(ALL_FEATURES));
-    const ref = refBert(paramsOf(model), model.config, { inputIds: IDS, attentionMask: MASK, tokenTypeIds: TYPES });
+    const ref = refBert(paramsOf(model), model.config, { inputIds: IDS, attentionMask: MASK, tokenTypeIds: TYPES, mlmLabels: MLM_LABELS });
     for (const f of ALL_FEATURES) {
       const value = out[f]!;
       const list = Array.isArray(value) ? value : [value];

@@ -11,7 +11,7 @@ import { loadBertFromHf, saveBertToHf } from './hf-checkpoint.js';
 import { flat, refBert } from './bert-reference.test.util.js';
 import type { RefParams } from './bert-reference.test.util.js';
 import {
-  IDS, MASK, TINY, TYPES, bf16BitsToFloat, expectClose, featureValues, floatToBf16Bits, floatToHalfBits, halfBitsToFloat, makeBatch,
+  IDS, MASK, MLM_LABELS, TINY, TYPES, bf16BitsToFloat, expectClose, featureValues, floatToBf16Bits, floatToHalfBits, halfBitsToFloat, makeBatch,
   randomize, writeSafetensors,
 } from './bert-fixtures.test.util.js';
 import type { RawTensor } from './bert-fixtures.test.util.js';
@@ -97,7 +97,7 @@ function compareWithReference(model: BertModel, params: RefParams, tol = 1e-4): 
   const batch = makeBatch();
   const features = new Set<Feature>(ALL_FEATURES.filter((f) => model.emits.has(f)));
   const out = model.forward(batch, features);
-  const ref = refBert(params, model.config, { inputIds: IDS, attentionMask: MASK, tokenTypeIds: TYPES });
+  const ref = refBert(params, model.config, { inputIds: IDS, attentionMask: MASK, tokenTypeIds: TYPES, mlmLabels: MLM_LABELS });
   for (const f of features) {
     const value = out[f]!;
     const list = Array.isArray(value) ? value : [value];
