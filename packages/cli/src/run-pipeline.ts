@@ -108,6 +108,7 @@ export async function runPipeline(options: RunPipelineOptions): Promise<RunPipel
   const checkpointDir = new Map(stages.map((s) => [s.name, path.resolve(s.checkpoint?.dir || path.join(out, 'checkpoints', s.name))]));
   await fs.mkdir(out, { recursive: true });
   if (!resume) await clearOrRefuse(stages, checkpointDir, out, force);
+  else await requireSomethingToResume(stages, checkpointDir);
 
   const metricsFile = path.join(out, RUN_FILES.metrics);
   const metrics = new MetricsLog(metricsFile, { append: resume });
@@ -233,6 +234,32 @@ function tokenizerJson(stage: StageConfig): TokenizerJson | undefined {
 const isStageRef = (x: unknown): x is { stage: string } =>
   typeof x === 'object' && x !== null && typeof (x as { forward?: unknown }).forward !== 'function' &&
   typeof (x as { stage?: unknown }).stage === 'string';
+
+/**
+ * `--resume` must find something to continue, never silently start over: the first stage's checkpoints
+ * (`last/`, `best/` or a `last.old-*` a crash left; whether they are intact, the stage decides). A later
+ * stage without any starts when the one before it completes; checkpoints of a later stage after a stage
+ * without any are from another run.
+ */
+async function requireSomethingToResume(stages: StageConfig[], dirs: Map<string, string>): Promise<void> {
+  const present: boolean[] = [];
+  for (const s of stages) {
+    const dir = dirs.get(s.name)!;
+    present.push(await hasCheckpoint(path.join(dir, 'last')) || await hasCheckpoint(path.join(dir, 'best')));
+  }
+  if (!present[0]) {
+    throw new DistilleryError(`--resume: nothing to resume: stage '${stages[0]!.name}' has no checkpoint in ` +
+      `${dirs.get(stages[0]!.name)} (no last/, best/ or last.old-*); run without --resume to start afresh ` +
+      `(with --force if an earlier run left files)`, 'checkpoint');
+  }
+  const gap = present.indexOf(false);
+  const later = gap < 0 ? -1 : present.indexOf(true, gap);
+  if (later >= 0) {
+    throw new DistilleryError(`--resume: stage '${stages[later]!.name}' has checkpoints (${dirs.get(stages[later]!.name)}) ` +
+      `but stage '${stages[gap]!.name}' before it has none (${dirs.get(stages[gap]!.name)}): they are not of one run; ` +
+      `start afresh with --force`, 'checkpoint');
+  }
+}
 
 /**
  * A fresh run must not meet checkpoints of an earlier one: a later `--resume` would mix them in

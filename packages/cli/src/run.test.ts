@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -66,6 +66,46 @@ describe('distillery run', () => {
     expect(weights(out)).toEqual(reference);
     expect(await main(['run', 'p.yaml', '--out', out, '--force'], memoryIo(tinyPipeline()))).toBe(0);
     expect(weights(out)).toEqual(reference);
+  });
+
+  it('--resume with nothing to resume fails (exit 2) naming where it looked; a gap between stages is refused', async () => {
+    const out = tmp();
+    const io = memoryIo(tinyPipeline());
+    expect(await main(['run', 'p.yaml', '--out', out, '--resume'], io)).toBe(2);
+    expect(io.err).toContain(`error: --resume: nothing to resume: stage 'teacher' has no checkpoint in ${path.join(out, 'checkpoints', 'teacher')} ` +
+      '(no last/, best/ or last.old-*); run without --resume to start afresh');
+    expect(existsSync(path.join(out, 'students'))).toBe(false);
+
+    // The first stage's checkpoints deleted after a finished run: the second stage's are of another run.
+    expect(await main(['run', 'p.yaml', '--out', out], memoryIo(tinyPipeline()))).toBe(0);
+    rmSync(path.join(out, 'checkpoints', 'teacher'), { recursive: true });
+    const gap = memoryIo(tinyPipeline());
+    expect(await main(['run', 'p.yaml', '--out', out, '--resume'], gap)).toBe(2);
+    expect(gap.err).toMatch(/--resume: nothing to resume: stage 'teacher' has no checkpoint/);
+    rmSync(path.join(out, 'checkpoints'), { recursive: true });
+    const none = memoryIo(tinyPipeline());
+    expect(await main(['run', 'p.yaml', '--out', out, '--resume'], none)).toBe(2);
+    expect(none.err).toMatch(/nothing to resume/);
+  });
+
+  it('--resume over a damaged last/ of a finished stage falls back to best/ with a warning; both damaged: exit 2 naming them', async () => {
+    const out = tmp();
+    expect(await main(['run', 'p.yaml', '--out', out], memoryIo(tinyPipeline()))).toBe(0);
+    const last = path.join(out, 'checkpoints', 'student', 'last');
+    const file = path.join(last, 'weights.safetensors');
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 5] ^= 0x20;
+    writeFileSync(file, bytes);
+    const io = memoryIo(tinyPipeline());
+    const code = await main(['run', 'p.yaml', '--out', out, '--resume'], io);
+    expect(io.err).toContain(`stage 'student': skipped a damaged checkpoint (checkpoint ${last}: ${file} does not match its SHA-256`);
+    expect(code).toBe(0);
+    rmSync(path.join(out, 'checkpoints', 'student', 'best', 'manifest.json'));
+    writeFileSync(file, bytes);
+    const broken = memoryIo(tinyPipeline());
+    expect(await main(['run', 'p.yaml', '--out', out, '--resume'], broken)).toBe(2);
+    expect(broken.err).toMatch(/no intact checkpoint to resume from: checkpoint .*last: .*; checkpoint .*best: has no manifest\.json/);
+    expect(broken.err).not.toContain('    at ');
   });
 
   // Interrupt points: mid-epoch in the second stage; at an epoch's last step (core would write last/

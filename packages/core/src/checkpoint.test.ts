@@ -43,14 +43,14 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     const vars = [{ key: 'enc.W', variable: W }, { key: 'enc.b', variable: b }, { key: 'count', variable: count }];
     await saveCheckpoint(dir, { state: baseState(2), variables: vars, optimizer: opt.getState() });
 
-    expect((await fs.readdir(dir)).sort()).toEqual(['optimizer.safetensors', 'state.json', 'weights.safetensors']);
+    expect((await fs.readdir(dir)).sort()).toEqual(['manifest.json', 'optimizer.safetensors', 'state.json', 'weights.safetensors']);
     // Nothing else is left beside it (no temporary or .old folder).
     expect(await fs.readdir(path.dirname(dir))).toEqual(['ckpt']);
     expect(await hasCheckpoint(dir)).toBe(true);
 
     const loaded = await loadCheckpoint(dir);
     expect(loaded.dir).toBe(dir);
-    expect(loaded.state.format).toBe('distillery-checkpoint/1');
+    expect(loaded.state.format).toBe('distillery-checkpoint/2');
     expect(loaded.state).toMatchObject(baseState(2));
     expect(loaded.state.variables).toEqual([
       { key: 'enc.W', name: W.name, shape: [2, 3] },
@@ -112,7 +112,7 @@ describe('saveCheckpoint / loadCheckpoint', () => {
       state: baseState(0), variables: [{ key: 'W', variable: W }],
       extra: async (tmp) => { await fs.writeFile(path.join(tmp, 'config.json'), '{"hidden":2}'); },
     });
-    expect((await fs.readdir(dir)).sort()).toEqual(['config.json', 'state.json', 'weights.safetensors']);
+    expect((await fs.readdir(dir)).sort()).toEqual(['config.json', 'manifest.json', 'state.json', 'weights.safetensors']);
     const loaded = await loadCheckpoint(dir);
     expect(loaded.optimizer).toBeUndefined();
     expect(await fs.readFile(path.join(dir, 'config.json'), 'utf8')).toBe('{"hidden":2}');
@@ -140,11 +140,11 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     await expect(loadCheckpoint(dir)).rejects.toBeInstanceOf(DistilleryError);
   });
 
-  it('a state.json of another format fails naming the folder and the format', async () => {
+  it('a folder with a state.json but no manifest (an older format) fails naming the folder and the manifest', async () => {
     const dir = path.join(await fresh(), 'ckpt');
     await fs.mkdir(dir);
-    await fs.writeFile(path.join(dir, 'state.json'), JSON.stringify({ format: 'other/2' }));
-    await expect(loadCheckpoint(dir)).rejects.toThrow(/other\/2/);
+    await fs.writeFile(path.join(dir, 'state.json'), JSON.stringify({ format: 'distillery-checkpoint/1' }));
+    await expect(loadCheckpoint(dir)).rejects.toThrow(/has no manifest\.json: written by an older Distillery/);
     await expect(loadCheckpoint(dir)).rejects.toThrow(dir);
   });
 

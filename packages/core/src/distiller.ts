@@ -64,7 +64,7 @@ export class Distiller {
     try {
       const events = new StageEvents(config, this.registry);
       const progress: StageProgress = { step: 0, history: [] };
-      const checkpoints = new StageCheckpoints(config, setup, progress, events, student);
+      const checkpoints = new StageCheckpoints(config, setup, progress, events, student, this.logger);
       evaluation = new StageEvaluation(this.stage, setup, progress, checkpoints, events, this.logger);
       const start = await checkpoints.resume();
       await evaluation.loadBest();

@@ -8,7 +8,7 @@ import * as kit from '@distillery/core/kit';
 
 const KIT = [
   'Rng', 'assertRank', 'assertSameShape', 'decodeSafetensors', 'embeddingLookup', 'encodeSafetensors', 'halfToFloat',
-  'hardLabelLoss', 'linear', 'matMul2d', 'requireFeature', 'requireLayer', 'seededLinear', 'shapeText', 'writeDirAtomic',
+  'hardLabelLoss', 'linear', 'maskedTokens', 'matMul2d', 'requireFeature', 'requireLayer', 'seededLinear', 'shapeText', 'writeDirAtomic',
   'writeFileAtomic',
 ];
 

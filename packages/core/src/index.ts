@@ -64,8 +64,8 @@ export { clipByGlobalNorm } from './optim/clip.js';
 export { classificationMetrics, classificationReport, meanSquaredError } from './metrics.js';
 export type { ClassificationMetrics, ClassificationReport, ClassScores } from './metrics.js';
 export { evaluate, higherIsBetter } from './evaluate.js';
-export { assignWeights, hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-export type { CheckpointState, LoadedCheckpoint } from './checkpoint.js';
+export { assignWeights, CHECKPOINT_FORMAT, checkpointCandidates, hasCheckpoint, loadCheckpoint, loadNewestIntact, saveCheckpoint } from './checkpoint.js';
+export type { CheckpointExpectation, CheckpointManifest, CheckpointState, LoadedCheckpoint, SkippedCheckpoint } from './checkpoint.js';
 export { backendSelected, selectBackend } from './backend.js';
 export type {
   BackendChoice, BackendExtension, BackendExtensionResult, BackendPreference, SelectBackendOptions,

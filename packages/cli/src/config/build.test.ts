@@ -65,7 +65,7 @@ describe('plugin options are checked by building each plugin once', () => {
     expect(error.message).toMatch(/^stages\[1\]\.losses\[1\]: pkd: .*hidden/);
     const heads = await errorOf((c) => { c.models.student.heads = ['mlm']; c.stages[1].losses.pop(); });
     expect(heads.message).toBe("stages[1].losses[0]: loss 'hinton' needs feature 'logits' from the student, which does not emit it " +
-      '(it emits: mlmLogits, hidden, attentionScores, attentionProbs, queries, keys, values)');
+      '(it emits: mlmLogits, mlmMaskedLogits, hidden, attentionScores, attentionProbs, queries, keys, values)');
   });
 });
 

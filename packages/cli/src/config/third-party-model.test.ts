@@ -63,7 +63,7 @@ describe('a third-party student plugin with describe()', () => {
       'which does not emit it (it emits: logits)');
     // The same check on a 'bert' student that lacks a head.
     expect((await errorOf({ ...BERT_STUDENT(), heads: ['mlm'] }, onlyHinton))?.message).toBe("stages[1].losses[0]: loss 'hinton' " +
-      "needs feature 'logits' from the student, which does not emit it (it emits: mlmLogits, hidden, attentionScores, attentionProbs, " +
+      "needs feature 'logits' from the student, which does not emit it (it emits: mlmLogits, mlmMaskedLogits, hidden, attentionScores, attentionProbs, " +
       'queries, keys, values)');
   });
 

@@ -1,6 +1,8 @@
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { assignWeights, hasCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointState } from '../checkpoint.js';
+import { assignWeights, hasCheckpoint, loadCheckpoint, loadNewestIntact, saveCheckpoint, type CheckpointState } from '../checkpoint.js';
+import { DistilleryError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
 import type { StageConfig } from '../stage.js';
 import type { Student } from '../types.js';
 import type { StageEvents } from './events.js';
@@ -44,6 +46,7 @@ export class StageCheckpoints {
     private readonly progress: StageProgress,
     private readonly events: StageEvents,
     private readonly student: Student,
+    private readonly logger: Logger = silentLogger,
   ) {
     const dir = config.checkpoint?.dir;
     this.lastDir = dir ? path.join(dir, 'last') : undefined;
@@ -51,12 +54,30 @@ export class StageCheckpoints {
   }
 
   /**
-   * With `checkpoint.resume` and a `last/` on disk: loads the weights, the optimizer moments and the
-   * progress, and returns where to continue. Otherwise the start.
+   * With `checkpoint.resume`: continues from the newest intact checkpoint — `last/`, else a previous
+   * `last.old-*` a crash left, else `best/` (whose optimizer moments are not saved: they start afresh) —
+   * loading the weights, the optimizer moments and the progress, and returns where to continue. Every
+   * folder passed over is named in a warning with what is wrong with it; when checkpoints exist but none
+   * verifies, an error names each. Nothing at all on disk: the start (the caller decides whether a
+   * resume may find nothing).
    */
   async resume(): Promise<Position> {
-    if (!this.lastDir || !this.config.checkpoint?.resume || !(await hasCheckpoint(this.lastDir))) return { epoch: 0, batchInEpoch: 0 };
-    const ckpt = await loadCheckpoint(this.lastDir);
+    if (!this.lastDir || !this.config.checkpoint?.resume) return { epoch: 0, batchInEpoch: 0 };
+    const stage = this.config.name;
+    const found = await loadNewestIntact([this.lastDir, this.bestDir!], (dir) => ({
+      stage, maxStep: this.setup.totalSteps, optimizer: dir === this.lastDir,
+    }));
+    if (!found) return { epoch: 0, batchInEpoch: 0 };
+    const { checkpoint: ckpt, skipped } = found;
+    const fromBest = !ckpt.optimizer;
+    if (skipped.length || fromBest) {
+      const passed = skipped.length
+        ? `skipped ${skipped.length === 1 ? 'a damaged checkpoint' : `${skipped.length} damaged checkpoints`} ` +
+          `(${skipped.map((s) => s.reason).join('; ')}); `
+        : `no ${this.lastDir}; `;
+      this.logger.warn(`stage '${stage}': ${passed}resuming from ${ckpt.dir} at step ${ckpt.state.step}` +
+        (fromBest ? ' (best/ holds no optimizer moments: AdamW starts afresh there)' : ''));
+    }
     assignWeights(this.setup.variables, ckpt.weights, ckpt.dir);
     if (ckpt.optimizer) {
       const toTensors = (list: typeof ckpt.weights) => list.map((w) => tf.tensor(w.data, w.shape));
@@ -72,10 +93,24 @@ export class StageCheckpoints {
     return batchInEpoch >= this.setup.stepsPerEpoch ? { epoch: epoch + 1, batchInEpoch: 0 } : { epoch, batchInEpoch };
   }
 
-  /** Resuming with a best evaluation on record: copies `best/`'s weights into `into` (one per variable). */
+  /**
+   * Resuming with a best evaluation on record: copies `best/`'s weights into `into` (one per variable).
+   * A best evaluation on record whose `best/` is gone or damaged is an error, never a silent switch to
+   * the last weights.
+   */
   async loadBest(into: tf.Variable[]): Promise<boolean> {
-    if (!this.bestDir || !this.resumed || !this.progress.best || !(await hasCheckpoint(this.bestDir))) return false;
-    const saved = await loadCheckpoint(this.bestDir);
+    const best = this.progress.best;
+    if (!this.bestDir || !this.resumed || !best) return false;
+    const recorded = `${best.metric}=${best.value} at step ${best.step}`;
+    if (!(await hasCheckpoint(this.bestDir))) {
+      throw new DistilleryError(`stage '${this.config.name}': its checkpoint records a best evaluation (${recorded}) but ` +
+        `${this.bestDir} is gone, so the best weights cannot be restored; run the stage afresh (--force)`, 'checkpoint');
+    }
+    const saved = await loadCheckpoint(this.bestDir, { stage: this.config.name, maxStep: this.setup.totalSteps });
+    if (saved.state.step !== best.step) {
+      throw new DistilleryError(`stage '${this.config.name}': ${saved.dir} is at step ${saved.state.step} but the best ` +
+        `evaluation on record (${recorded}) is at step ${best.step}; run the stage afresh (--force)`, 'checkpoint');
+    }
     assignWeights(this.setup.variables.map(({ key }, i) => ({ key, variable: into[i] })), saved.weights, saved.dir);
     return true;
   }
