@@ -150,7 +150,8 @@ function isInside(root: string, file: string): boolean {
  */
 async function shardFile(dir: string, shard: string, indexFile: string): Promise<string> {
   const refuse = (why: string, cause?: unknown) => new DistilleryError(
-    `loadBertFromHf: ${indexFile}: weight_map names shard ${JSON.stringify(shard)}, ${why}`, 'checkpoint', { cause });
+    `loadBertFromHf: ${indexFile}: weight_map names shard ${JSON.stringify(shard)}, ${why}`, 'checkpoint',
+    cause === undefined ? undefined : { cause });
   if (shard.includes('\0')) throw refuse('which is not a file name');
   if (path.isAbsolute(shard) || path.win32.isAbsolute(shard)) throw refuse(`an absolute path; shards must lie inside ${dir}`);
   const file = path.resolve(dir, shard);
@@ -176,7 +177,10 @@ async function shardFile(dir: string, shard: string, indexFile: string): Promise
  * Loads a Hugging Face BERT folder (config.json + model.safetensors; F32, F16 or BF16) as
  * BertForSequenceClassification, BertForMaskedLM or a bare BertModel would. Tensor names may carry
  * the `bert.` prefix or not; linear kernels are transposed from PyTorch's [out, in]. Missing,
- * unexpected and misshapen tensors are all reported in one error.
+ * unexpected and misshapen tensors are all reported in one error. The config is validated (sizes
+ * against their bounds and the memory they need) before any weight is read; the shards a
+ * model.safetensors.index.json names must lie inside `dir` (links too); NaN or infinite weights are
+ * refused unless `allowNonFinite`.
  */
 export async function loadBertFromHf(dir: string, options: LoadBertOptions = {}): Promise<BertModel> {
   const { initHeads = [], ignore = [], seed = 42, logger = silentLogger, allowNonFinite = false } = options;
