@@ -144,7 +144,8 @@ export class TeacherCache {
       if (bytes.length !== chunk.bytes) throw fail(`corrupt: chunk ${chunk.file} has ${bytes.length} bytes, the index says ${chunk.bytes}`);
       if (sha256(bytes) !== chunk.sha256) throw fail(`corrupt: chunk ${chunk.file} does not match its SHA-256`);
       if (chunk.start !== next) throw fail(`corrupt: chunk ${chunk.file} starts at example ${chunk.start}, expected ${next}`);
-      const { tensors } = decodeSafetensors(bytes, file);
+      // The teacher's own outputs, checked by SHA-256 above: non-finite values are the loss's concern (NonFiniteLossError).
+      const { tensors } = decodeSafetensors(bytes, { source: file, allowNonFinite: true });
       const data = new Map<string, Float32Array | Int32Array>();
       for (const entry of [...index.entries, { name: ROW_HASH, shape: [] as number[] }]) {
         const t = tensors[entry.name];

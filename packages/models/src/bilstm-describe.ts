@@ -1,5 +1,5 @@
 import type { DescribeEnv, ModelDescription } from '@distillery/core';
-import { BILSTM_DEFAULTS, BILSTM_EMITS } from './bilstm.js';
+import { BILSTM_DEFAULTS, BILSTM_EMITS, checkBiLstmSize } from './bilstm.js';
 import type { BiLstmPluginOptions } from './bilstm-plugin.js';
 
 /**
@@ -11,6 +11,7 @@ export function describeBiLstm(options: BiLstmPluginOptions, env: DescribeEnv): 
   const numLabels = options?.numLabels ?? env?.teacher?.info.numLabels;
   const d = BILSTM_DEFAULTS;
   const { embeddingSize = d.embeddingSize, units = d.units, denseSize = d.denseSize, dropout = d.dropout } = options ?? {};
+  if (vocabSize !== undefined && numLabels !== undefined) checkBiLstmSize('bilstm', { vocabSize, numLabels, embeddingSize, units, denseSize });
   return {
     info: {
       numLayers: 1, hiddenSize: 2 * units, numHeads: 0,

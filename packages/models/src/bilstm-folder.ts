@@ -2,7 +2,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { assignWeights, DistilleryError, type LoadedFolder } from '@distillery/core';
-import { BiLstmClassifier, BILSTM_MODEL_TYPE } from './bilstm.js';
+import { BiLstmClassifier, biLstmConfigOf, BILSTM_MODEL_TYPE, type BiLstmConfig } from './bilstm.js';
 import { BILSTM_FOLDER, TFJS_FOLDER } from './folder-formats.js';
 import { loadTfjsWeights } from './tfjs-format.js';
 
@@ -21,15 +21,15 @@ export async function loadBiLstmFolder(dir: string): Promise<LoadedFolder | unde
   }
   if (config?.model_type !== BILSTM_MODEL_TYPE) return undefined;
   if (!existsSync(path.join(dir, 'model.json'))) return { model: await BiLstmClassifier.load(dir), format: BILSTM_FOLDER };
-  return { model: await loadBiLstmFromTfjs(dir, config), format: TFJS_FOLDER };
+  const { model_type: _, ...rest } = config;
+  return { model: await loadBiLstmFromTfjs(dir, biLstmConfigOf(rest, configFile)), format: TFJS_FOLDER };
 }
 
 /** Reads a BiLSTM exported for TensorFlow.js (exportTo('tfjs')): the weights of model.json, the sizes of `config`. */
-async function loadBiLstmFromTfjs(dir: string, config: Record<string, unknown>): Promise<BiLstmClassifier> {
+async function loadBiLstmFromTfjs(dir: string, config: BiLstmConfig): Promise<BiLstmClassifier> {
   const { weights } = await loadTfjsWeights(dir);
   try {
-    const { model_type: _, ...rest } = config;
-    const model = new BiLstmClassifier(rest as never);
+    const model = new BiLstmClassifier(config);
     const named = model.namedWeights();
     const missing = [...named.keys()].filter((k) => !weights.has(k));
     if (missing.length) {

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  DistilleryError, parseOptions, type Batch, type ExportFormat, type Feature, type FolderFormat, type ForwardOptions,
+  describeValue, DistilleryError, parseOptions, type Batch, type ExportFormat, type Feature, type FolderFormat, type ForwardOptions,
   type ModelDetails, type ModelInfo, type ModelOutputs, type Student, type Teacher,
 } from '@distillery/core';
 import {
@@ -10,9 +10,19 @@ import {
 } from '@distillery/core/kit';
 import * as z from 'zod';
 import { BILSTM_FOLDER, BILSTM_TFJS_FORMAT } from './folder-formats.js';
+import { checkModelSize } from './model-size.js';
 import { writeTfjsWeights } from './tfjs-format.js';
 
-const size = (description: string) => z.int().min(1).meta({ description });
+/**
+ * Upper bounds of the sizes, far above the paper's (300, 150, 400): a config past them is damaged.
+ * Sizes within the bounds are still checked together against the memory they need (checkBiLstmSize).
+ */
+export const BILSTM_SIZE_LIMITS = Object.freeze({
+  vocabSize: 2 ** 24, numLabels: 2 ** 20, embeddingSize: 2 ** 16, units: 2 ** 14, denseSize: 2 ** 16,
+});
+
+const size = (key: keyof typeof BILSTM_SIZE_LIMITS, description: string) =>
+  z.int().min(1).max(BILSTM_SIZE_LIMITS[key]).meta({ description: `${description} At most ${BILSTM_SIZE_LIMITS[key]}.` });
 
 /** The sizes a BiLstmClassifier takes when its config leaves them out. */
 export const BILSTM_DEFAULTS = Object.freeze({ embeddingSize: 300, units: 150, denseSize: 400, dropout: 0.1, seed: 42 });
@@ -23,19 +33,45 @@ const d = BILSTM_DEFAULTS;
 
 /** The shape of a BiLstmClassifier, with its defaults and bounds. */
 export const biLstmConfigSchema = z.strictObject({
-  vocabSize: size('Vocabulary size.'),
-  numLabels: size('Outputs of the classifier.'),
+  vocabSize: size('vocabSize', 'Vocabulary size.'),
+  numLabels: size('numLabels', 'Outputs of the classifier.'),
   /** Width of the word embeddings (the paper's word2vec vectors). @default 300 */
-  embeddingSize: size('Width of the word embeddings. Default 300.').default(d.embeddingSize),
+  embeddingSize: size('embeddingSize', 'Width of the word embeddings. Default 300.').default(d.embeddingSize),
   /** LSTM units per direction; the pooled encoding has twice as many. @default 150 */
-  units: size('LSTM units per direction. Default 150.').default(d.units),
+  units: size('units', 'LSTM units per direction. Default 150.').default(d.units),
   /** Width of the ReLU layer before the logits. @default 400 */
-  denseSize: size('Width of the ReLU layer before the logits. Default 400.').default(d.denseSize),
+  denseSize: size('denseSize', 'Width of the ReLU layer before the logits. Default 400.').default(d.denseSize),
   /** Dropout rate on the embeddings and the ReLU layer's output, in seeded training forwards; 1 would drop everything. @default 0.1 */
   dropout: z.number().min(0).lt(1).default(d.dropout).meta({ description: 'Dropout on the embeddings and the ReLU output, in [0, 1). Default 0.1.' }),
   /** Seed of the initial weights. @default 42 */
   seed: z.int().default(d.seed).meta({ description: 'Seed of the initial weights. Default 42.' }),
 });
+
+/**
+ * Refuses sizes whose weights could not be allocated (one past the elements a tensor may hold, or
+ * more float32 bytes than a model may take), naming them; the [8U, 2U] recurrent block every forward
+ * builds counts as a weight.
+ */
+export function checkBiLstmSize(who: string, sizes: { vocabSize: number; numLabels: number; embeddingSize: number; units: number; denseSize: number }): void {
+  const { vocabSize: V, numLabels: C, embeddingSize: E, units: U, denseSize: D } = sizes;
+  checkModelSize(who, { vocabSize: V, numLabels: C, embeddingSize: E, units: U, denseSize: D }, [
+    { name: 'embedding', elements: V * E, formula: 'vocabSize × embeddingSize' },
+    { name: 'forward/kernel', elements: E * 4 * U, formula: 'embeddingSize × 4·units', copies: 2 },
+    { name: 'forward/recurrent_kernel', elements: U * 4 * U, formula: 'units × 4·units', copies: 2 },
+    { name: 'recurrent block of a forward', elements: 8 * U * 2 * U, formula: '8·units × 2·units' },
+    { name: 'forward/bias', elements: 4 * U, formula: '4·units', copies: 2 },
+    { name: 'dense/kernel', elements: 2 * U * D, formula: '2·units × denseSize' },
+    { name: 'classifier/kernel', elements: D * C, formula: 'denseSize × numLabels' },
+    { name: 'dense/bias', elements: D + C, formula: 'denseSize + numLabels' },
+  ]);
+}
+
+/** The sizes of a BiLSTM folder's config.json (its model_type left out), validated naming the file. */
+export function biLstmConfigOf(config: Record<string, unknown>, file: string): BiLstmConfig {
+  const parsed = parseOptions(biLstmConfigSchema, config, file);
+  checkBiLstmSize(file, parsed);
+  return parsed;
+}
 
 /** Shape of a BiLstmClassifier (defaulted keys optional). */
 export type BiLstmConfig = z.input<typeof biLstmConfigSchema>;
@@ -86,6 +122,7 @@ export class BiLstmClassifier implements Student, ModelDetails {
   constructor(config: BiLstmConfig) {
     const { vocabSize, numLabels, embeddingSize, units, denseSize, dropout, seed } =
       parseOptions(biLstmConfigSchema, config, 'BiLstmClassifier config');
+    checkBiLstmSize('BiLstmClassifier config', { vocabSize, numLabels, embeddingSize, units, denseSize });
     this.config = { vocabSize, numLabels, embeddingSize, units, denseSize, dropout, seed };
     this.prefix = `bilstm${++instances}/`;
     const rng = new Rng(seed);
@@ -242,12 +279,16 @@ export class BiLstmClassifier implements Student, ModelDetails {
     } catch (cause) {
       throw new DistilleryError(`BiLstmClassifier.load: cannot read ${configFile}: ${(cause as Error).message}`, 'checkpoint', { cause });
     }
+    if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+      throw new DistilleryError(`BiLstmClassifier.load: ${configFile} holds ${describeValue(config)}, expected an object ` +
+        `with model_type '${MODEL_TYPE}'`, 'checkpoint');
+    }
     if (config.model_type !== MODEL_TYPE) {
       throw new DistilleryError(`BiLstmClassifier.load: ${configFile} has model_type ${JSON.stringify(config.model_type)}, ` +
         `expected '${MODEL_TYPE}'`, 'checkpoint');
     }
     const { model_type: _, ...rest } = config;
-    const model = new BiLstmClassifier(rest);
+    const model = new BiLstmClassifier(biLstmConfigOf(rest, configFile));
     const file = path.join(dir, 'model.safetensors');
     try {
       const { tensors } = decodeSafetensors(new Uint8Array(await fs.readFile(file)), file);

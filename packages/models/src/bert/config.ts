@@ -1,5 +1,6 @@
 import { describeValue, DistilleryError, parseOptions } from '@distillery/core';
 import * as z from 'zod';
+import { checkModelSize, type PlannedWeight } from '../model-size.js';
 
 /** Activations BERT checkpoints use; 'gelu' is the exact erf form, 'gelu_new' (= 'gelu_pytorch_tanh') the tanh approximation. */
 export type BertActivation = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
@@ -80,7 +81,19 @@ export const BERT_DEFAULTS: Readonly<Omit<BertConfig, 'id2label'>> = Object.free
 const ACTIVATIONS = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'relu'] as const satisfies readonly BertActivation[];
 const PROBLEM_TYPES = ['regression', 'single_label_classification', 'multi_label_classification'] as const satisfies readonly BertProblemType[];
 
-const size = (description: string) => z.int().min(1).optional().meta({ description });
+/**
+ * Upper bounds of the sizes, far above any published BERT (bert-large: 30522, 1024, 24, 16, 4096, 512):
+ * a config past them is damaged, and would allocate for minutes or fail deep inside the backend.
+ * Sizes within the bounds are still checked together against the memory they need (checkModelSize).
+ */
+export const BERT_SIZE_LIMITS = Object.freeze({
+  vocab_size: 2 ** 24, hidden_size: 2 ** 16, num_hidden_layers: 1024, num_attention_heads: 1024, intermediate_size: 2 ** 18,
+  max_position_embeddings: 2 ** 17, type_vocab_size: 1024, num_labels: 2 ** 20,
+});
+type SizeKey = keyof typeof BERT_SIZE_LIMITS;
+
+const size = (key: SizeKey, description: string) =>
+  z.int().min(1).max(BERT_SIZE_LIMITS[key]).optional().meta({ description: `${description} At most ${BERT_SIZE_LIMITS[key]}.` });
 // A dropout rate of 1 would drop everything: refused.
 const rate = (description: string) => z.number().min(0).lt(1).optional().meta({ description });
 
@@ -90,23 +103,23 @@ const rate = (description: string) => z.number().min(0).lt(1).optional().meta({ 
  * `hiden_size` is refused with a did-you-mean.
  */
 export const bertConfigSchema = z.strictObject({
-  vocab_size: size('Vocabulary size. Default 30522.'),
-  hidden_size: size('Width of every layer. Default 768.'),
-  num_hidden_layers: size('Encoder layers. Default 12.'),
-  num_attention_heads: size('Attention heads; must divide hidden_size. Default 12.'),
-  intermediate_size: size('Width of the feed-forward layer. Default 3072.'),
+  vocab_size: size('vocab_size', 'Vocabulary size. Default 30522.'),
+  hidden_size: size('hidden_size', 'Width of every layer. Default 768.'),
+  num_hidden_layers: size('num_hidden_layers', 'Encoder layers. Default 12.'),
+  num_attention_heads: size('num_attention_heads', 'Attention heads; must divide hidden_size. Default 12.'),
+  intermediate_size: size('intermediate_size', 'Width of the feed-forward layer. Default 3072.'),
   hidden_act: z.enum(ACTIVATIONS).optional().meta({ description: "Activation of the feed-forward layer. Default 'gelu'." }),
   hidden_dropout_prob: rate('Dropout after embeddings and every dense output. Default 0.1.'),
   attention_probs_dropout_prob: rate('Dropout on attention probabilities. Default 0.1.'),
-  max_position_embeddings: size('Longest sequence. Default 512.'),
-  type_vocab_size: size('Token types. Default 2.'),
+  max_position_embeddings: size('max_position_embeddings', 'Longest sequence. Default 512.'),
+  type_vocab_size: size('type_vocab_size', 'Token types. Default 2.'),
   initializer_range: z.number().min(0).optional().meta({ description: 'Standard deviation of the weight initialiser. Default 0.02.' }),
   layer_norm_eps: z.number().gt(0).optional().meta({ description: 'Default 1e-12.' }),
   pad_token_id: z.int().min(0).optional().meta({ description: 'Row of the word embeddings initialised to zero. Default 0.' }),
   position_embedding_type: z.literal('absolute').optional().meta({ description: "Only 'absolute' is implemented." }),
   classifier_dropout: z.number().min(0).lt(1).nullable().optional()
     .meta({ description: 'Dropout before the classifier; null means hidden_dropout_prob. Default null.' }),
-  num_labels: size('Outputs of the classification head; 1 means regression. Default 2 (or the size of id2label).'),
+  num_labels: size('num_labels', 'Outputs of the classification head; 1 means regression. Default 2 (or the size of id2label).'),
   problem_type: z.enum(PROBLEM_TYPES).nullable().optional().meta({ description: 'Default null.' }),
   id2label: z.record(z.string(), z.string()).optional().meta({ description: 'Label names by index (keys are decimal strings).' }),
   // An untied masked-LM decoder is not implemented.
@@ -148,9 +161,41 @@ export function resolveBertConfig(input: BertConfigInput,
       `${who}: 'pad_token_id' ${merged.pad_token_id} is not below 'vocab_size' ${merged.vocab_size}`, 'config');
   }
   resolveLabels(merged, given, who);
+  checkBertSize(merged, who);
   const config: BertConfig = { id2label: merged.id2label } as BertConfig;
   for (const key of Object.keys(BERT_DEFAULTS) as (keyof BertConfig)[]) (config as any)[key] = merged[key];
   return config;
+}
+
+/** The weights of a BERT with both heads, by kind, as the config sizes them (for checkModelSize). */
+export function plannedBertWeights(c: BertConfig): PlannedWeight[] {
+  const { vocab_size: V, hidden_size: H, num_hidden_layers: L, intermediate_size: I, max_position_embeddings: P,
+    type_vocab_size: T, num_labels: C } = c;
+  return [
+    { name: 'bert.embeddings.word_embeddings.weight', elements: V * H, formula: 'vocab_size × hidden_size' },
+    { name: 'bert.embeddings.position_embeddings.weight', elements: P * H, formula: 'max_position_embeddings × hidden_size' },
+    { name: 'bert.embeddings.token_type_embeddings.weight', elements: T * H, formula: 'type_vocab_size × hidden_size' },
+    // query, key, value and attention output per layer; the pooler and the masked-LM transform.
+    { name: 'bert.encoder.layer.0.attention.self.query.weight', elements: H * H, formula: 'hidden_size × hidden_size', copies: 4 * L + 2 },
+    { name: 'bert.encoder.layer.0.intermediate.dense.weight', elements: H * I, formula: 'hidden_size × intermediate_size', copies: 2 * L },
+    { name: 'classifier.weight', elements: H * C, formula: 'hidden_size × num_labels' },
+    { name: 'cls.predictions.bias', elements: V, formula: 'vocab_size' },
+    { name: 'bert.encoder.layer.0.intermediate.dense.bias', elements: I, formula: 'intermediate_size', copies: L },
+    { name: 'classifier.bias', elements: C, formula: 'num_labels' },
+    // Biases and LayerNorm weights: 9 per layer, 6 outside.
+    { name: 'bert.embeddings.LayerNorm.weight', elements: H, formula: 'hidden_size', copies: 9 * L + 6 },
+  ];
+}
+
+/**
+ * Refuses a config whose weights (with both heads) could not be allocated: one past the elements a
+ * tensor may hold, or more float32 bytes than a model may take, naming the sizes.
+ */
+function checkBertSize(c: BertConfig, who: string): void {
+  const { vocab_size, hidden_size, num_hidden_layers, intermediate_size, max_position_embeddings, type_vocab_size, num_labels } = c;
+  checkModelSize(who, {
+    vocab_size, hidden_size, num_hidden_layers, intermediate_size, max_position_embeddings, type_vocab_size, num_labels,
+  }, plannedBertWeights(c));
 }
 
 /** Rejects keys BertConfig does not know (typos must not pass silently) and bad values, under `where`. */

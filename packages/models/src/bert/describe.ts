@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  DistilleryError, optionError, type DescribeEnv, type Feature, type ModelDescription, type ModelInfo, type ModelShape,
+  describeValue, DistilleryError, optionError, type DescribeEnv, type Feature, type ModelDescription, type ModelInfo, type ModelShape,
 } from '@distillery/core';
 import { headsFromArchitectures, resolveBertConfig, type BertConfig, type BertConfigInput, type BertHead } from './config.js';
 import type { BertStudentOptions } from './plugins.js';
@@ -47,11 +47,14 @@ function readConfigJson(dir: string): Record<string, unknown> {
   if (!existsSync(file)) {
     throw optionError(WHO, ['checkpoint'], `no config.json in ${dir} (expected a Hugging Face model folder)`);
   }
+  let json: unknown;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (cause) {
     throw optionError(WHO, ['checkpoint'], `${file} is not valid JSON: ${(cause as Error).message}`, cause);
   }
+  if (!isObject(json)) throw optionError(WHO, ['checkpoint'], `${file} holds ${describeValue(json)}, expected a BERT config object`);
+  return json;
 }
 
 /**

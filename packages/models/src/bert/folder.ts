@@ -1,6 +1,6 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { DistilleryError, type LoadedFolder, type ModelEnv } from '@distillery/core';
+import { describeValue, DistilleryError, type LoadedFolder, type ModelEnv } from '@distillery/core';
 import { BERT_HF_FOLDER, TFJS_FOLDER } from '../folder-formats.js';
 import { loadBertFromHf } from './hf-checkpoint.js';
 import { BERT_TFJS_FORMAT, loadBertFromTfjs } from './tfjs-model.js';
@@ -24,7 +24,7 @@ export async function loadBertFolder(dir: string, env: Pick<ModelEnv, 'logger'>)
   if (!existsSync(path.join(dir, 'config.json'))) return undefined;
   const modelJson = path.join(dir, 'model.json');
   if (existsSync(modelJson)) {
-    const { format } = await readJson(modelJson);
+    const format = (await readJson(modelJson))?.format;
     if (format === BERT_TFJS_FORMAT) return { model: await loadBertFromTfjs(dir), format: TFJS_FOLDER };
     if (format === OLD_BERT_TFJS_FORMAT) {
       throw new DistilleryError(`${modelJson} has format '${OLD_BERT_TFJS_FORMAT}' (a TensorFlow.js export by ` +
@@ -33,7 +33,12 @@ export async function loadBertFolder(dir: string, env: Pick<ModelEnv, 'logger'>)
     }
     return undefined;
   }
-  const { model_type: type } = await readJson(path.join(dir, 'config.json'));
+  const configFile = path.join(dir, 'config.json');
+  const config = await readJson(configFile);
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    throw new DistilleryError(`${configFile}: expected an object (a model config), got ${describeValue(config)}`, 'checkpoint');
+  }
+  const type = config.model_type;
   if (type !== undefined && type !== 'bert') return undefined;
   return { model: await loadBertFromHf(dir, { logger: env.logger }), format: BERT_HF_FOLDER };
 }

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { DistilleryError, silentLogger } from '@distillery/core';
+import { describeValue, DistilleryError, silentLogger } from '@distillery/core';
 import { decodeSafetensors, encodeSafetensors, shapeText, writeDirAtomic, writeFileAtomic } from '@distillery/core/kit';
 import type { Logger } from '@distillery/core';
 import type { StoredTensor } from '@distillery/core/kit';
@@ -23,6 +23,8 @@ export interface LoadBertOptions {
   seed?: number;
   /** Told about tensors of parts the model does not build (e.g. a pooler or NSP head). @default silentLogger */
   logger?: Logger;
+  /** Read NaN and ±Infinity weights instead of failing on the first, naming its tensor. @default false */
+  allowNonFinite?: boolean;
 }
 
 const CONFIG = 'config.json';
@@ -54,13 +56,19 @@ function canonicalName(name: string): string {
   return n;
 }
 
-async function readJson(file: string): Promise<any> {
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+async function readJson(file: string): Promise<unknown> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (cause) {
     throw new DistilleryError(`loadBertFromHf: cannot read ${file}: ${(cause as Error).message}`, 'checkpoint', { cause });
   }
+  return parseJson(text, file);
+}
+
+function parseJson(text: string, file: string): unknown {
   try {
     return JSON.parse(text);
   } catch (cause) {
@@ -69,37 +77,118 @@ async function readJson(file: string): Promise<any> {
 }
 
 /** Reads model.safetensors, or the shards a model.safetensors.index.json lists. */
-async function readTensors(dir: string): Promise<Record<string, StoredTensor>> {
+async function readTensors(dir: string, allowNonFinite: boolean): Promise<Record<string, StoredTensor>> {
   const single = path.join(dir, WEIGHTS);
-  const bytes = await fs.readFile(single).catch(() => undefined);
-  if (bytes) return decodeSafetensors(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), single).tensors;
+  const bytes = await readIfPresent(single);
+  if (bytes) return decodeSafetensors(asBytes(bytes), { source: single, allowNonFinite }).tensors;
   const indexFile = path.join(dir, INDEX);
-  const index = await fs.readFile(indexFile, 'utf8').catch(() => undefined);
-  if (index === undefined) {
+  const index = await readIfPresent(indexFile);
+  if (!index) {
     const present = await fs.readdir(dir).catch(() => [] as string[]);
     const hint = present.includes('pytorch_model.bin') ? ' (it holds pytorch_model.bin: convert it to safetensors first)' : '';
     throw new DistilleryError(`loadBertFromHf: ${dir} holds neither ${WEIGHTS} nor ${INDEX}${hint}`, 'checkpoint');
   }
-  const shards = [...new Set(Object.values((JSON.parse(index) as { weight_map: Record<string, string> }).weight_map))];
+  const weightMap = readWeightMap(parseJson(index.toString('utf8'), indexFile), indexFile);
+  const shards = [...new Set(Object.values(weightMap))];
+  // Every shard is checked before any is opened: a bad entry reads nothing.
+  const files = await Promise.all(shards.map((shard) => shardFile(dir, shard, indexFile)));
   const tensors: Record<string, StoredTensor> = {};
-  for (const shard of shards) {
-    const file = path.join(dir, shard);
-    const data = await fs.readFile(file);
-    Object.assign(tensors, decodeSafetensors(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), file).tensors);
+  const from = new Map<string, string>();
+  for (const file of files) {
+    const data = await fs.readFile(file).catch((cause: Error) => {
+      throw new DistilleryError(`loadBertFromHf: cannot read shard ${file}: ${cause.message}`, 'checkpoint', { cause });
+    });
+    for (const [name, tensor] of Object.entries(decodeSafetensors(asBytes(data), { source: file, allowNonFinite }).tensors)) {
+      if (from.has(name)) {
+        throw new DistilleryError(`loadBertFromHf: tensor '${name}' is stored twice, in ${from.get(name)} and ${file}`, 'checkpoint');
+      }
+      from.set(name, file);
+      tensors[name] = tensor;
+    }
   }
   return tensors;
+}
+
+const asBytes = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+/** The file's bytes, or undefined when there is none (any other failure names the file). */
+async function readIfPresent(file: string): Promise<Buffer | undefined> {
+  try {
+    return await fs.readFile(file);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new DistilleryError(`loadBertFromHf: cannot read ${file}: ${(cause as Error).message}`, 'checkpoint', { cause });
+  }
+}
+
+/** An index's weight_map (tensor name → shard file), validated: an object of file names, not empty. */
+function readWeightMap(index: unknown, indexFile: string): Record<string, string> {
+  const fail = (why: string) => new DistilleryError(`loadBertFromHf: ${indexFile}: ${why}`, 'checkpoint');
+  if (!isRecord(index)) throw fail(`expected an object with a weight_map (tensor name → shard file), got ${describeValue(index)}`);
+  const map = index.weight_map;
+  if (!isRecord(map)) throw fail(`weight_map is ${describeValue(map)}, expected an object of tensor name → shard file`);
+  const entries = Object.entries(map);
+  if (!entries.length) throw fail('weight_map is empty: it names no tensor and no shard');
+  for (const [name, shard] of entries) {
+    if (typeof shard !== 'string' || shard === '') {
+      throw fail(`weight_map['${name}'] is ${describeValue(shard)}, expected the file name of a shard`);
+    }
+  }
+  return map as Record<string, string>;
+}
+
+/** Whether `file` is `root` itself or lies below it (both absolute, links resolved). */
+function isInside(root: string, file: string): boolean {
+  const rel = path.relative(root, file);
+  return rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+}
+
+/**
+ * The real path of a shard an index names, refused unless it lies inside the model folder, also
+ * once links are resolved. A Hugging Face cache snapshot (`models--x/snapshots/<rev>/`) holds links
+ * into its repository's `blobs/`: those are allowed, and nothing else outside.
+ */
+async function shardFile(dir: string, shard: string, indexFile: string): Promise<string> {
+  const refuse = (why: string, cause?: unknown) => new DistilleryError(
+    `loadBertFromHf: ${indexFile}: weight_map names shard ${JSON.stringify(shard)}, ${why}`, 'checkpoint',
+    cause === undefined ? undefined : { cause });
+  if (shard.includes('\0')) throw refuse('which is not a file name');
+  if (path.isAbsolute(shard) || path.win32.isAbsolute(shard)) throw refuse(`an absolute path; shards must lie inside ${dir}`);
+  const file = path.resolve(dir, shard);
+  if (!isInside(path.resolve(dir), file) || file === path.resolve(dir)) throw refuse(`which lies outside ${dir}`);
+  let real: string, realDir: string;
+  try {
+    realDir = await fs.realpath(dir);
+    real = await fs.realpath(file);
+  } catch (cause) {
+    throw refuse(`which cannot be read: ${(cause as Error).message}`, cause);
+  }
+  const roots = [realDir];
+  if (path.basename(path.dirname(realDir)) === 'snapshots') {
+    roots.push(await fs.realpath(path.join(path.dirname(path.dirname(realDir)), 'blobs')).catch(() => realDir));
+  }
+  if (!roots.some((root) => isInside(root, real) && real !== root)) {
+    throw refuse(`a link to ${real}, which lies outside ${dir}`);
+  }
+  return real;
 }
 
 /**
  * Loads a Hugging Face BERT folder (config.json + model.safetensors; F32, F16 or BF16) as
  * BertForSequenceClassification, BertForMaskedLM or a bare BertModel would. Tensor names may carry
  * the `bert.` prefix or not; linear kernels are transposed from PyTorch's [out, in]. Missing,
- * unexpected and misshapen tensors are all reported in one error.
+ * unexpected and misshapen tensors are all reported in one error. The config is validated (sizes
+ * against their bounds and the memory they need) before any weight is read; the shards a
+ * model.safetensors.index.json names must lie inside `dir` (links too); NaN or infinite weights are
+ * refused unless `allowNonFinite`.
  */
 export async function loadBertFromHf(dir: string, options: LoadBertOptions = {}): Promise<BertModel> {
-  const { initHeads = [], ignore = [], seed = 42, logger = silentLogger } = options;
+  const { initHeads = [], ignore = [], seed = 42, logger = silentLogger, allowNonFinite = false } = options;
   const configFile = path.join(dir, CONFIG);
   const json = await readJson(configFile);
+  if (!isRecord(json)) {
+    throw new DistilleryError(`${configFile}: expected an object (a Hugging Face BertConfig), got ${describeValue(json)}`, 'checkpoint');
+  }
   if (json.model_type !== undefined && json.model_type !== 'bert') {
     throw new DistilleryError(`${configFile}: model_type is '${json.model_type}', expected 'bert'`, 'checkpoint');
   }
@@ -109,13 +198,13 @@ export async function loadBertFromHf(dir: string, options: LoadBertOptions = {})
   // A new label count replaces the checkpoint's label names, as from_pretrained(dir, num_labels=n) does.
   if (overrides.num_labels !== undefined && overrides.id2label === undefined) { delete base.id2label; delete base.label2id; }
   const config = resolveBertConfig({ ...base, ...overrides }, { who: configFile, lenient: true, where: `${configFile}:` });
-  const raw = await readTensors(dir);
+  const raw = await readTensors(dir, allowNonFinite);
   const tensors = new Map<string, { stored: StoredTensor; original: string }>();
   for (const [original, stored] of Object.entries(raw)) tensors.set(canonicalName(original), { stored, original });
 
   const present = new Set([...tensors.keys()].map(partOf));
   const found = (['classification', 'mlm'] as const).filter((h) => present.has(h));
-  const heads = options.heads ?? (found.length ? found : headsFromArchitectures(json.architectures) ?? []);
+  const heads = options.heads ?? (found.length ? found : headsFromArchitectures(json.architectures as string[] | undefined) ?? []);
   const model = new BertModel(config, { heads, seed, initialize: false });
 
   const missing: string[] = [];
