@@ -69,7 +69,7 @@ export class DelimitedParser {
     const n = chunk.length;
     let i = 0;
     while (i < n) {
-      // A record cannot grow past the limit by more than one chunk: the scanning states stop at its end.
+      // Checked before each step, and by the scanning states before they end a field.
       if (this.size + i > this.limit) this.tooLong();
       switch (this.state) {
         case State.Start: {
@@ -83,6 +83,7 @@ export class DelimitedParser {
         case State.Unquoted: {
           let j = i;
           while (j < n) { const d = chunk.charCodeAt(j); if (d === this.delimiter || d === LF) break; j++; }
+          if (this.size + j > this.limit) this.tooLong();
           this.field += chunk.slice(i, j);
           i = j;
           if (j < n) {
@@ -101,6 +102,7 @@ export class DelimitedParser {
         case State.Quoted: {
           let j = i;
           while (j < n) { const d = chunk.charCodeAt(j); if (d === this.quote) break; if (d === LF) this.line++; j++; }
+          if (this.size + j > this.limit) this.tooLong();
           this.field += chunk.slice(i, j);
           i = j;
           if (j < n) { this.state = State.QuoteSeen; i++; }
