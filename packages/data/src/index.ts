@@ -1,10 +1,10 @@
 export type { EncodedLike, EncodeOptionsLike, TextEncoderLike, TextExample, VocabLike } from './types.js';
 export { BadRowError, formatBadRow } from './bad-rows.js';
 export type { BadRow, BadRowPolicy, ReadReport } from './bad-rows.js';
-export { readLines, textChunks } from './io/lines.js';
+export { DEFAULT_MAX_LINE_LENGTH, readLines, textChunks } from './io/lines.js';
 export type { Line, StreamOptions, TextSource } from './io/lines.js';
 export { DelimitedParser, parseDelimited, readDelimited } from './io/delimited.js';
-export type { DelimitedFormat, DelimitedRecord } from './io/delimited.js';
+export type { DelimitedFormat, DelimitedParserOptions, DelimitedRecord } from './io/delimited.js';
 export { LabelMap, sortLabels } from './labels.js';
 export { ExampleStream, loadTextDataset, streamExamples } from './readers.js';
 export type { ColumnRef, Columns, LoadTextOptions, ReadOptions, StreamExamplesOptions, TextDataset, TextFormat } from './readers.js';

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { silentLogger, type Logger } from '@distillery/core';
+import { DistilleryError, silentLogger, type Logger } from '@distillery/core';
 import { BadRowError } from './bad-rows.js';
 import { LabelMap } from './labels.js';
 import { loadTextDataset, streamExamples } from './readers.js';
@@ -282,5 +282,33 @@ describe('streamExamples', () => {
     await expect((async () => { for await (const _ of streamExamples(chunks(), { ...quiet, format: 'tsv', name: 'stdin', labels: ['0', '1'] })) { /* read */ } })())
       .rejects.toThrow(/^stdin:3: column 'label' \(field 2\): missing label/);
     await expect(streamExamples(chunks(), quiet)[Symbol.asyncIterator]().next()).rejects.toThrow(/needs option 'format'/);
+  });
+});
+
+describe('long lines and records', () => {
+  it('a CSV field past the default limit (16 Mi characters) fails with the file and line, whatever onBadRow says', async () => {
+    // A 600 MB field used to end in V8's "Invalid string length" with no file name.
+    const file = await write('huge-field.csv', `text,label\nfine,a\n"${'x'.repeat(16 * 1024 * 1024 + 1)}",b\nlater,a\n`);
+    for (const onBadRow of ['fail', 'skip'] as const) {
+      const error = await loadTextDataset(file, { ...quiet, onBadRow }).catch((e) => e);
+      expect(error).toBeInstanceOf(DistilleryError);
+      expect(error.message).toBe(`${file}:3: record longer than 16,777,216 characters (option 'maxLineLength'); ` +
+        `it ends inside a quoted field not closed since (is a closing quote missing?), or raise the limit`);
+    }
+    const raised = await loadTextDataset(file, { ...quiet, maxLineLength: 17 * 1024 * 1024 });
+    expect(raised.examples.map((e) => e.text.length)).toEqual([4, 16 * 1024 * 1024 + 1, 5]);
+  });
+
+  it('maxLineLength bounds JSONL lines and TSV records, with the file (or the stream name) and line', async () => {
+    const jsonl = await write('long.jsonl', `{"text":"a","label":"x"}\n{"text":"${'b'.repeat(80)}","label":"y"}\n`);
+    await expect(loadTextDataset(jsonl, { ...quiet, maxLineLength: 64 }))
+      .rejects.toThrow(`${jsonl}:2: line longer than 64 characters (option 'maxLineLength')`);
+    expect((await loadTextDataset(jsonl, { ...quiet, maxLineLength: 104 })).examples).toHaveLength(2);
+    const tsv = await write('long.tsv', `sentence\tlabel\n${'c'.repeat(70)}\t1\n`);
+    await expect(loadTextDataset(tsv, { ...quiet, maxLineLength: 64 })).rejects.toThrow(`${tsv}:2: record longer than 64 characters`);
+    async function* upload() { yield '{"text":"short"}\n'; yield `{"text":"${'d'.repeat(100)}"}\n`; }
+    const stream = streamExamples(upload(), { ...quiet, format: 'jsonl', name: 'upload.jsonl', columns: { label: null }, maxLineLength: 64 });
+    await expect((async () => { for await (const _ of stream); })()).rejects.toThrow(/^upload\.jsonl:2: line longer than 64/);
+    expect(stream.report).toMatchObject({ rows: 1, kept: 1 });
   });
 });

@@ -51,8 +51,6 @@ export interface ReadOptions extends StreamOptions {
   maxReported?: number;
   /** Receives the skipped-rows warning. @default consoleLogger */
   logger?: Logger;
-  /** A name for errors when the source is a stream. @default the path, or '<stream>' */
-  name?: string;
 }
 
 /** Options of streamExamples: ReadOptions and the label list. */

@@ -1,5 +1,7 @@
 export { Tokenizer, longestFirst } from './tokenizer.js';
 export type { Encoded, EncodeOptions, SpecialTokenNames, TokenizerJson, TokenizerOptions } from './tokenizer.js';
+export { checkTokenizerJson, MAX_SEQUENCE_LENGTH, MAX_VOCAB_SIZE } from './tokenizer-check.js';
+export { TokenizerFileError } from './internals/json-checker.js';
 export { bertUncasedTokenizerJson, bertUncasedVocab, saveTokenizerJson, wordPieceTokenizerJson } from './tokenizer-bert.js';
 export { BILSTM_DEFAULTS, BILSTM_EMITS, BILSTM_MODEL_TYPE, BiLstmClassifier, biLstmConfigSchema } from './bilstm.js';
 export type { BiLstmConfig } from './bilstm.js';

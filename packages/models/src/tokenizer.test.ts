@@ -102,6 +102,6 @@ describe('Tokenizer on a hand-written tokenizer.json', () => {
     noMask.added_tokens = noMask.added_tokens!.filter((t) => t.content !== '[MASK]');
     fails(() => new Tokenizer(noMask), /has no mask token \(tried '\[MASK\]', '<mask>'\); name it with specialTokens\.mask/);
     expect(new Tokenizer(noMask, { specialTokens: { mask: '.' } }).maskId).toBe(11);
-    fails(() => new Tokenizer({ model: { type: 'Nonsense' } }), /could not build tokenizer\.json object/);
+    fails(() => new Tokenizer({ model: { type: 'Nonsense' } }), /tokenizer\.json object: model\.type: expected one of 'WordPiece', 'BPE', 'Unigram', got "Nonsense"/);
   });
 });

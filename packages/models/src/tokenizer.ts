@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { DistilleryError, type Batch } from '@distillery/core';
 import { saveTokenizerJson } from './tokenizer-bert.js';
+import { checkTokenizerJson } from './tokenizer-check.js';
 
 /** A Hugging Face `tokenizer.json`, as far as this package reads it; other keys pass through. */
 export interface TokenizerJson {
@@ -13,7 +14,7 @@ export interface TokenizerJson {
   pre_tokenizer?: unknown;
   post_processor?: unknown;
   decoder?: unknown;
-  padding?: { pad_id?: number; pad_token?: string } | null;
+  padding?: { pad_id?: number; pad_token?: string; [key: string]: unknown } | null;
   [key: string]: unknown;
 }
 
@@ -86,13 +87,14 @@ export class Tokenizer {
   private readonly specialCount: { single: number; pair: number };
   private readonly source: string;
 
-  /** Builds from a parsed tokenizer.json, a tokenizer.json file, or a folder holding one. */
+  /**
+   * Builds from a parsed tokenizer.json, a tokenizer.json file, or a folder holding one. A file that
+   * fails checkTokenizerJson throws a TokenizerFileError naming the file, the JSON path and the value.
+   */
   constructor(source: string | TokenizerJson, options: TokenizerOptions = {}) {
     this.source = typeof source === 'string' ? resolveFile(source) : 'tokenizer.json object';
-    this.json = typeof source === 'string' ? readJson(this.source) : source;
-    if (!this.json || typeof this.json !== 'object' || typeof this.json.model?.type !== 'string') {
-      throw new DistilleryError(`Tokenizer: ${this.source} is not a tokenizer.json (no model.type)`, 'config');
-    }
+    // Checked before the library sees it: it crashes or hangs on some damaged files (see checkTokenizerJson).
+    this.json = checkTokenizerJson(typeof source === 'string' ? readJson(this.source) : source, this.source);
     try {
       // The library iterates added_tokens unconditionally and requires a (possibly empty) tokenizer_config.
       const full = { added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, ...this.json };

@@ -133,7 +133,7 @@ async function* jsonlRows(source: TextSource, options: ReadOptions & RowOptions,
   const pairKey = columns.textPair === null ? null : columns.textPair === undefined ? undefined : keyOf(columns.textPair, 'textPair');
   const labelKey = columns.label === null ? null : columns.label !== undefined ? keyOf(columns.label, 'label') : options.expectLabels ? 'label' : undefined;
   let textKey: string | undefined;
-  for await (const { text, line } of readLines(source, options)) {
+  for await (const { text, line } of readLines(source, { ...options, name: file })) {
     if (text.trim() === '') { tracker.report.blankLines++; continue; }
     tracker.report.rows++;
     let value: unknown;
@@ -173,7 +173,7 @@ async function* delimitedRows(
   let cols: Resolved<number> | undefined;
   let width: number | undefined;
   const colName = (i: string | number) => (names?.[i as number] !== undefined ? `'${names[i as number]}' (field ${Number(i) + 1})` : `${Number(i) + 1}`);
-  for await (const record of readDelimited(source, { ...delimited, highWaterMark: options.highWaterMark })) {
+  for await (const record of readDelimited(source, { ...delimited, highWaterMark: options.highWaterMark, maxLineLength: options.maxLineLength, name: file })) {
     if (record.blank) { tracker.report.blankLines++; continue; }
     if (header && names === undefined) {
       if (record.error) throw new DistilleryError(`${file}:${record.line}: the header row is malformed: ${record.error.reason}`, 'config');

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DistilleryError } from '@distillery/core';
 import { DelimitedParser, parseDelimited, readDelimited } from './delimited.js';
 
 const fields = (text: string, format = {}) => parseDelimited(text, format).map((r) => r.fields);
@@ -75,5 +76,31 @@ describe('parseDelimited (RFC 4180)', () => {
     expect(() => new DelimitedParser({ delimiter: ',,' })).toThrow(/delimiter must be one character/);
     expect(() => new DelimitedParser({ delimiter: '\n' })).toThrow(/delimiter/);
     expect(() => new DelimitedParser({ quote: ',' })).toThrow(/quote must be one character other than the delimiter/);
+  });
+
+  it('stops at a record longer than maxLineLength, naming the line it starts on, however the text is chunked', () => {
+    const text = `a,b\n"${'q'.repeat(50)}\n${'q'.repeat(45)}",1\n${'u'.repeat(101)}\n`;
+    for (const size of [1, 3, 64, text.length]) {
+      const parser = new DelimitedParser({ maxLineLength: 100, name: 'f.csv' });
+      const records = [];
+      const error = (() => {
+        try { for (let i = 0; i < text.length; i += size) for (const r of parser.push(text.slice(i, i + size))) records.push(r); } catch (e) { return e; }
+      })() as DistilleryError;
+      expect(error).toBeInstanceOf(DistilleryError);
+      expect(error.message).toBe(`f.csv:4: record longer than 100 characters (option 'maxLineLength'); the file may be damaged, or raise the limit`);
+      // The 2-line quoted record is exactly 100 characters with its delimiter and field: it is read.
+      expect(records.map((r) => r.line)).toEqual([1, 2]);
+    }
+    expect(() => parseDelimited(`x\n"never closed ${'v'.repeat(200)}`, { maxLineLength: 100 }))
+      .toThrow(/^delimited text:2: record longer than 100 characters .*inside a quoted field not closed since \(is a closing quote missing\?\)/);
+    expect(() => parseDelimited(`${','.repeat(150)}\n`, { maxLineLength: 100 })).toThrow(/:1: record longer than 100/);
+    expect(() => new DelimitedParser({ maxLineLength: 1.5 })).toThrow(/'maxLineLength' must be a positive integer/);
+  });
+
+  it('names the source in a stream that passes the limit', async () => {
+    async function* chunks() { yield 'a\n'; for (let i = 0; i < 10; i++) yield 'b'.repeat(20); }
+    const read = async (options = {}) => { for await (const _ of readDelimited(chunks(), { maxLineLength: 100, ...options })); };
+    await expect(read()).rejects.toThrow(/^<stream>:2: record longer than 100/);
+    await expect(read({ name: 'train.csv' })).rejects.toThrow(/^train\.csv:2: record longer than 100/);
   });
 });

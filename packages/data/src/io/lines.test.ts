@@ -2,7 +2,8 @@ import { createReadStream, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readLines, textChunks } from './lines.js';
+import { DistilleryError } from '@distillery/core';
+import { DEFAULT_MAX_LINE_LENGTH, readLines, textChunks } from './lines.js';
 
 let dir: string;
 beforeAll(async () => { dir = await fs.mkdtemp(path.join(os.tmpdir(), 'data-lines-')); });
@@ -86,5 +87,41 @@ describe('readLines', () => {
     for await (const _ of readLines(file)) break;
     // The file can be removed and read again: no handle is left dangling in the generator.
     expect((await collect(textChunks(file))).join('')).toBe('a\nb\nc\n');
+  });
+
+  it('is linear in the length of a line: 2 MB and 8 MB single lines read in 4 KiB chunks', async () => {
+    // Before, every chunk re-joined and re-searched the whole line so far: 8 MB in 4 KiB chunks took ~30 s.
+    for (const mb of [2, 8]) {
+      const file = path.join(dir, `long-${mb}.jsonl`);
+      await fs.writeFile(file, `{"text":"${'a'.repeat(mb * 1_000_000)}"}\r\n{"text":"b"}\n`);
+      const start = performance.now();
+      const lines = await collect(readLines(file, { highWaterMark: 4096 }));
+      const seconds = (performance.now() - start) / 1000;
+      expect(lines.map((l) => [l.line, l.text.length])).toEqual([[1, mb * 1_000_000 + 11], [2, 12]]);
+      expect(seconds).toBeLessThan(5);
+    }
+  });
+
+  it('stops at a line longer than maxLineLength, naming the file and line, wherever the chunks break', async () => {
+    const file = path.join(dir, 'limit.txt');
+    await fs.writeFile(file, `short\r\n${'x'.repeat(100)}\r\n${'y'.repeat(101)}\nafter\n`);
+    for (const highWaterMark of [1, 7, 64, 65536]) {
+      const seen: string[] = [];
+      const error = await (async () => { for await (const l of readLines(file, { maxLineLength: 100, highWaterMark })) seen.push(l.text); })()
+        .catch((e) => e);
+      expect(error).toBeInstanceOf(DistilleryError);
+      expect(error.code).toBe('data');
+      expect(error.message).toBe(`${file}:3: line longer than 100 characters (option 'maxLineLength'); the file may be damaged, or raise the limit`);
+      // Up to the limit (a CR before the break not counted) lines are read.
+      expect(seen).toEqual(['short', 'x'.repeat(100)]);
+    }
+    const last = path.join(dir, 'limit-last.txt');
+    await fs.writeFile(last, `a\n${'z'.repeat(101)}`);
+    await expect(collect(readLines(last, { maxLineLength: 100, highWaterMark: 16 }))).rejects.toThrow(/limit-last\.txt:2: line longer than 100/);
+    async function* stream() { yield 'ok\n'; yield 'w'.repeat(60); yield 'w'.repeat(60); }
+    await expect(collect(readLines(stream(), { maxLineLength: 100, name: 'upload' }))).rejects.toThrow(/^upload:2: line longer/);
+    await expect(collect(readLines(stream(), { maxLineLength: 100 }))).rejects.toThrow(/^<stream>:2: line longer/);
+    await expect(collect(readLines(stream(), { maxLineLength: 0 }))).rejects.toThrow(/'maxLineLength' must be a positive integer/);
+    expect(DEFAULT_MAX_LINE_LENGTH).toBe(16 * 1024 * 1024);
   });
 });
