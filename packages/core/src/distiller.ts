@@ -1,13 +1,16 @@
 import { inject, injectable } from 'tsyringe';
 import type { CheckpointState } from './checkpoint.js';
 import type { Logger } from './logger.js';
+import { DistilleryError } from './errors.js';
+import { releaseAll } from './internals/release.js';
 import { PluginRegistry } from './registry.js';
 import type { ResolvedStage } from './stage.js';
 import { StageCheckpoints, type Position, type StageProgress } from './stage/checkpoints.js';
 import { StageEvaluation } from './stage/evaluation.js';
 import { StageEvents } from './stage/events.js';
-import { stageError } from './stage/losses.js';
-import { disposeSetup, setupStage } from './stage/setup.js';
+import { disposeLosses, stageError } from './stage/losses.js';
+import { checkStepMemory, gib, isOutOfMemory, type StepMemory } from './stage/memory.js';
+import { setupStage } from './stage/setup.js';
 import { trainStep } from './stage/step.js';
 import { trainingTeacher } from './stage/teacher-cache.js';
 import { LoggerToken, StageToken } from './tokens.js';
@@ -61,9 +64,11 @@ export class Distiller {
     const { config, student, teacher } = this.stage;
     const setup = setupStage(this.stage, this.registry, this.logger);
     let evaluation: StageEvaluation | undefined;
+    let memory: StepMemory | undefined;
+    const progress: StageProgress = { step: 0, history: [] };
+    let failed = false;
     try {
       const events = new StageEvents(config, this.registry);
-      const progress: StageProgress = { step: 0, history: [] };
       const checkpoints = new StageCheckpoints(config, setup, progress, events, student, this.logger);
       evaluation = new StageEvaluation(this.stage, setup, progress, checkpoints, events, this.logger);
       const start = await checkpoints.resume();
@@ -80,6 +85,8 @@ export class Distiller {
       evaluation.announce();
       // Asked only now: a stage resumed complete trains nothing, so it builds no cache.
       const served = progress.step < totalSteps ? await trainingTeacher(this.stage, setup) : { teacher, train: setup.train };
+      // A step that cannot fit the backend's memory is refused with its numbers, not met mid-step.
+      if (progress.step < totalSteps) memory = checkStepMemory(config.name, setup, student, served.teacher, this.logger);
       const stepContext = { stage: config.name, setup, student, teacher: served.teacher, lastCheckpoint: () => checkpoints.lastWritten };
       const started = Date.now();
 
@@ -116,9 +123,23 @@ export class Distiller {
       evaluation.restoreBest();
       await events.emit('onStageEnd', { stage: config.name, status: 'completed', step: progress.step });
       return result('completed');
+    } catch (error) {
+      failed = true;
+      if (isOutOfMemory(error)) throw outOfMemory(config.name, progress.step + 1, setup.batchSize, memory, error);
+      throw error;
     } finally {
-      evaluation?.dispose();
-      disposeSetup(setup);
+      // The optimizer, the losses and the best weights are freed however the stage ended; a failure
+      // to free them never hides the error that ended it.
+      releaseAll([() => evaluation?.dispose(), () => setup.optimizer.dispose(), () => disposeLosses(setup.losses)],
+        { logger: this.logger, where: `stage '${config.name}'`, failed });
     }
   }
+}
+
+/** The error of a backend that ran out of memory mid-stage, with the sizes to lower. */
+function outOfMemory(stage: string, step: number, batchSize: number, memory: StepMemory | undefined, cause: unknown): DistilleryError {
+  const estimate = memory ? `; estimated before the first step: ${gib(memory.total)} at batchSize ${memory.batchSize} × ${memory.sequenceLength} tokens` : '';
+  const text = cause instanceof Error ? cause.message : String(cause);
+  return new DistilleryError(`stage '${stage}': the backend ran out of memory at step ${step} (${text}) with batchSize ${batchSize}${estimate}; ` +
+    `lower batchSize or the data's maxLength`, 'memory', { cause });
 }

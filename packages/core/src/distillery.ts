@@ -4,6 +4,7 @@ import { logCallbackPlugin } from './callbacks.js';
 import { backendSelected, selectBackend, type BackendExtension, type BackendPreference } from './backend.js';
 import { Distiller, type RunOptions, type StageResult } from './distiller.js';
 import { DistilleryError } from './errors.js';
+import { releaseAll } from './internals/release.js';
 import { supervised } from './losses/supervised.js';
 import { consoleLogger, type Logger } from './logger.js';
 import { builtinMappings } from './mappings.js';
@@ -159,6 +160,7 @@ export class Distillery {
         const teacher = config.teacher === undefined ? undefined
           : await this.resolveModel('teacher', config.teacher, config, students, { seed, logger: this.logger });
         let result: StageResult;
+        let stageFailed = false;
         try {
           const student = await this.resolveModel('student', config.student, config, students, { teacher, seed, logger: this.logger });
           if (isBuilt(config.student)) built.add(student);
@@ -167,16 +169,20 @@ export class Distillery {
           child.register(StageToken, { useValue: resolved });
           result = await child.resolve(Distiller).run(options);
           students.set(config.name, student);
+        } catch (error) {
+          stageFailed = true;
+          throw error;
         } finally {
           // A teacher built here serves only this stage.
-          if (isBuilt(config.teacher)) teacher?.dispose?.();
+          releaseAll([() => { if (isBuilt(config.teacher)) teacher?.dispose?.(); }],
+            { logger: this.logger, where: `stage '${config.name}'`, failed: stageFailed });
         }
         results.push(result);
         if (result.status === 'interrupted') return { status: 'interrupted', stages: results, students };
       }
       return { status: 'completed', stages: results, students };
     } catch (error) {
-      for (const student of built) student.dispose?.();
+      releaseAll([...built].map((student) => () => student.dispose?.()), { logger: this.logger, where: 'pipeline', failed: true });
       throw error;
     }
   }

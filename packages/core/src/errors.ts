@@ -40,7 +40,8 @@ export type DistilleryErrorCode =
   | 'non-finite'    // a loss went NaN or infinite
   | 'checkpoint'    // a missing or inconsistent checkpoint
   | 'data'          // a bad row, file or cache
-  | 'backend';      // no usable backend
+  | 'backend'       // no usable backend
+  | 'memory';       // a step that does not fit the backend's memory
 
 /** Raised when training meets a NaN or infinite loss; the weights are left as after the last good step. */
 export class NonFiniteLossError extends DistilleryError {

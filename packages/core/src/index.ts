@@ -4,7 +4,7 @@ import './setup.js';
 export { ALL_FEATURES } from './types.js';
 export type {
   Batch, BatchSource, DistillationLoss, Feature, ForwardOptions, LayerMapping, LayerPair, LossContext, LossResult,
-  ModelInfo, ModelOutputs, Student, Teacher,
+  MemoryEstimate, ModelInfo, ModelOutputs, StepShape, Student, Teacher,
 } from './types.js';
 export { DistilleryError, NonFiniteLossError, optionError, optionPathText } from './errors.js';
 export type { DistilleryErrorCode } from './errors.js';
@@ -67,6 +67,8 @@ export { evaluate, higherIsBetter } from './evaluate.js';
 export { assignWeights, CHECKPOINT_FORMAT, checkpointCandidates, hasCheckpoint, loadCheckpoint, loadNewestIntact, saveCheckpoint } from './checkpoint.js';
 export type { CheckpointExpectation, CheckpointManifest, CheckpointState, LoadedCheckpoint, SkippedCheckpoint } from './checkpoint.js';
 export { backendSelected, selectBackend } from './backend.js';
+export { backendMemoryLimit, checkStepMemory, estimateStepMemory, REFUSE_ABOVE, WASM_HEAP_BYTES } from './stage/memory.js';
+export type { MemoryLimit, StepMemory } from './stage/memory.js';
 export type {
   BackendChoice, BackendExtension, BackendExtensionResult, BackendPreference, SelectBackendOptions,
 } from './backend.js';

@@ -68,6 +68,32 @@ export interface Teacher {
   forward(batch: Batch, features: ReadonlySet<Feature>, options?: ForwardOptions): ModelOutputs;
   /** Frees the model's weights; a pipeline calls it on teachers it built from a plugin once their stage ends. */
   dispose?(): void;
+  /**
+   * Optional: the bytes one forward of this shape holds at its peak besides the weights (training:
+   * with what the backward pass keeps and makes, and the weights' gradients). A stage adds it up before its first step and refuses a step
+   * that cannot fit the backend's memory (stage/memory.ts).
+   */
+  estimateMemory?(shape: StepShape): MemoryEstimate;
+}
+
+/** The shape of one forward, for memory estimates. */
+export interface StepShape {
+  /** Rows of the batch. */
+  batchSize: number;
+  /** Tokens of the longest row. */
+  sequenceLength: number;
+  /** The features asked for. */
+  features: ReadonlySet<Feature>;
+  /** A training forward (the backward pass follows) or a frozen one. */
+  training: boolean;
+}
+
+/** What a forward needs besides the weights. */
+export interface MemoryEstimate {
+  /** Bytes at the peak. */
+  bytes: number;
+  /** What they are, for the error that refuses a step, e.g. 'activations of 4 layers, 32 × 128 tokens'. */
+  detail: string;
 }
 
 /** Per-call forward options. */
@@ -139,4 +165,6 @@ export interface BatchSource {
    * epoch. Without it the Distiller shuffles all indices by seed and cuts batches of `batchSize`.
    */
   epochBatches?(epoch: number, seed: number, batchSize: number): number[][];
+  /** Optional: the most tokens a row of a batch can have (a stage sizes its memory estimate by it; without it, by its first batch). */
+  readonly maxLength?: number;
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   describeValue, DistilleryError, parseOptions, type Batch, type ExportFormat, type Feature, type FolderFormat, type ForwardOptions,
-  type ModelDetails, type ModelInfo, type ModelOutputs, type Student, type Teacher,
+  type MemoryEstimate, type ModelDetails, type ModelInfo, type ModelOutputs, type StepShape, type Student, type Teacher,
 } from '@distillery/core';
 import {
   decodeSafetensors, embeddingLookup, encodeSafetensors, linear, matMul2d, Rng, shapeText, writeDirAtomic,
@@ -156,6 +156,23 @@ export class BiLstmClassifier implements Student, ModelDetails {
     ];
     this.name = `bilstm(${embeddingSize}x${units})`;
     this.info = { numLayers: 1, hiddenSize: 2 * units, numHeads: 0, vocabSize, numLabels };
+  }
+
+  /**
+   * The bytes a forward of this shape holds besides the weights, in float32 tensors: one tidy keeps
+   * every time step's gates and states (about 160·units a row and token, with the embeddings);
+   * training keeps about 3.5 times as much a token for the backward pass, plus each time step's
+   * gradient of the [8U, 2U] recurrent block (about 80·units² a step, whatever the batch). Fitted to
+   * tf.profile's peak on the CPU backend; errs high by at most about 2× (memory.test.ts).
+   */
+  estimateMemory(shape: StepShape): MemoryEstimate {
+    const { batchSize: B, sequenceLength: S, training } = shape;
+    const { embeddingSize: E, units: U, denseSize: D } = this.config;
+    const floats = training ? S * 80 * U * U + 4 * B * S * (3 * E + 64 * U) : B * S * (E + 160 * U);
+    // Training adds the weights' gradients.
+    const gradients = training ? this.trainableVariables.reduce((n, v) => n + v.size, 0) : 0;
+    return { bytes: 4 * (floats + 4 * B * (D + 2 * U) + gradients),
+      detail: `${training ? 'activations and gradients' : 'one forward'} of a BiLSTM of ${U} units a direction over ${E}-wide embeddings at ${B} × ${S} tokens` };
   }
 
   /** Logits [B, numLabels]; dropout applies only when `training` is on and a `seed` is given. */
@@ -311,7 +328,10 @@ export class BiLstmClassifier implements Student, ModelDetails {
 
   /** A frozen view (inference forwards only), for pipelines. */
   asTeacher(): Teacher {
-    return { name: this.name, info: this.info, emits: this.emits, forward: (b, f) => this.forward(b, f) };
+    return {
+      name: this.name, info: this.info, emits: this.emits, forward: (b, f) => this.forward(b, f),
+      estimateMemory: (shape) => this.estimateMemory({ ...shape, training: false }),
+    };
   }
 
   /** Frees the weights. */

@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ALL_FEATURES, DistilleryError } from '@distillery/core';
 import { Rng, embeddingLookup, linear, maskedTokens, shapeText } from '@distillery/core/kit';
-import type { Batch, ExportFormat, Feature, FolderFormat, ForwardOptions, ModelDetails, ModelInfo, ModelOutputs, Student, Teacher } from '@distillery/core';
+import type {
+  Batch, ExportFormat, Feature, FolderFormat, ForwardOptions, MemoryEstimate, ModelDetails, ModelInfo, ModelOutputs, StepShape, Student, Teacher,
+} from '@distillery/core';
 import { BERT_HF_FOLDER } from '../folder-formats.js';
 import { headsFromArchitectures, resolveBertConfig } from './config.js';
 import type { BertConfig, BertConfigInput, BertHead } from './config.js';
 import { bertEmits, bertInfo } from './describe.js';
+import { bertMemory } from './memory.js';
 import { saveBertToHf } from './hf-checkpoint.js';
 import { writeBertTfjs } from './tfjs-model.js';
 import { Dropout, activation, layerNorm, maskGradient } from './internals/layers.js';
@@ -204,6 +207,11 @@ export class BertModel implements Student, ModelDetails {
     return total;
   }
 
+  /** The bytes a forward of this shape holds besides the weights (bert/memory.ts); a stage checks it before its first step. */
+  estimateMemory(shape: StepShape): MemoryEstimate {
+    return bertMemory(this.config, shape, this.parameterCount());
+  }
+
   /**
    * Computes exactly the requested features (nothing else stays alive). Dropout runs only when
    * `training`; its masks follow `seed`, so the same seed repeats a pass exactly.
@@ -367,6 +375,7 @@ export class BertModel implements Student, ModelDetails {
       info: this.info,
       emits: this.emits,
       forward: (batch, features) => this.forward(batch, features, { training: false }),
+      estimateMemory: (shape) => this.estimateMemory({ ...shape, training: false }),
     };
     frozenViews.set(view, this);
     return view;
