@@ -59,7 +59,9 @@ function sequenceLength(setup: StageSetup): number {
 /** Adds up what one training step of the stage will hold at its peak. */
 export function estimateStepMemory(setup: StageSetup, student: Student, teacher: Teacher | undefined): StepMemory {
   const batchSize = Math.min(setup.batchSize, setup.train.size);
-  const length = sequenceLength(setup);
+  // The rows' length matters only to a model that estimates (a source without maxLength builds a batch for it).
+  const estimates = student.estimateMemory !== undefined || teacher?.estimateMemory !== undefined;
+  const length = estimates ? sequenceLength(setup) : setup.train.maxLength ?? 0;
   const allocated = tf.memory().numBytes;
   const trainable = setup.variables.reduce((n, v) => n + v.variable.size, 0);
   const optimizer = 2 * 4 * trainable;
