@@ -6,8 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { DistilleryError } from '@distillery/core';
 import { decodeSafetensors, Rng } from '@distillery/core/kit';
 
-const SEED = 12;
-const CASES = 1200;
+// `npm run fuzz:long` (scripts/fuzz-long.mjs) scales the corpus and changes the seed.
+const SCALE = Number(process.env.DISTILLERY_FUZZ_SCALE ?? 1);
+const SEED = Number(process.env.DISTILLERY_FUZZ_SEED ?? 12);
+const CASES = 1200 * SCALE;
 /** Per case, far above the ~0.1 ms a case takes: a case this slow is a hang. */
 const BOUND_MS = 250;
 const source = 'fuzz.safetensors';
@@ -208,7 +210,9 @@ describe('decodeSafetensors fuzzing', () => {
   it(`${CASES} seeded mutations end in a valid decode or a DistilleryError, each within ${BOUND_MS} ms`, () => {
     const rng = new Rng(SEED);
     const tally: Record<string, { ok: number; refused: number }> = {};
+    let slowest = 0;
     for (let i = 0; i < CASES; i++) {
+      const start = performance.now();
       const { file, kind } = mutate(rng);
       const label = `case ${i} (${kind}, seed ${SEED})`;
       const strict = attempt(file, false, label);
@@ -216,15 +220,17 @@ describe('decodeSafetensors fuzzing', () => {
       // Allowing non-finite values can only turn a refusal into a decode, never the reverse.
       if (strict === 'ok') expect(lenient, label).toBe('ok');
       (tally[kind] ??= { ok: 0, refused: 0 })[strict]++;
+      slowest = Math.max(slowest, performance.now() - start);
     }
     const total = Object.values(tally).reduce((n, t) => ({ ok: n.ok + t.ok, refused: n.refused + t.refused }), { ok: 0, refused: 0 });
     expect(total.ok + total.refused).toBe(CASES);
+    if (SCALE > 1) console.log(`FUZZ safetensors seed=${SEED} cases=${CASES} valid=${total.ok} refused=${total.refused} slowest_ms=${slowest.toFixed(1)}`);
     // The mutations reach both outcomes, and every kind was tried.
     expect(Object.keys(tally).length).toBe(15);
     expect(total.ok).toBeGreaterThan(CASES / 20);
     expect(total.refused).toBeGreaterThan(CASES / 2);
     for (const kind of ['length', 'dtype', 'shape', 'offsets', 'truncate', 'data-float', 'data-i64']) expect(tally[kind].refused, kind).toBeGreaterThan(0);
-  }, 60_000);
+  }, 60_000 * SCALE);
 
   it('the baseline decodes', () => {
     const { header, data } = baseline();
